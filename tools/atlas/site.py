@@ -76,13 +76,19 @@ LABELS: dict[str, dict[str, str]] = {
 LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ja": "日本語", "fr": "Français",
                   "de": "Deutsch", "es": "Español", "ko": "한국어"}
 
+# A line break inside Chinese text folds to a space in YAML; Chinese puts none there.
+_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])\s+"
+                      r"(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$^:<>&\"'=])")
+# Characters that also open maths for arithmatex (\( \[) or are HTML become entities;
+# the rest are backslash-escaped, which pymdownx.escapeall makes literal.
+_AS_ENTITY = set("\\()[]<>&\"'")
 
 
 def escape_md(text: Any) -> str:
     """Contributor text as literal inline Markdown: no HTML, links, emphasis or maths."""
-    collapsed = " ".join(str(text).split())
-    return _MD_SPECIAL.sub(lambda m: html.escape(m.group(1)) if m.group(1) in "<>&\"'"
+    collapsed = _CJK_GAP.sub("", " ".join(str(text).split()))
+    return _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group(1))};" if m.group(1) in _AS_ENTITY
                            else "\\" + m.group(1), collapsed)
 
 
@@ -264,7 +270,9 @@ def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
     t = LABELS[lang]
     uri = entry_uri(entry)
     data = entry.data
-    meta = {"title": entry.title, "description": entry.text("description", lang)[:300],
+    # Material prints page.meta values into <title> and attributes without escaping.
+    meta = {"title": escape_attr(entry.title),
+            "description": escape_attr(entry.text("description", lang)[:300]),
             "template": "entry.html"}
     lines = ["---", *(f"{key}: {json.dumps(value, ensure_ascii=False)}"
                       for key, value in meta.items()), "---", "",
