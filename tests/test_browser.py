@@ -1,0 +1,49 @@
+"""The built site in a real headless Chromium: search in English and Chinese."""
+
+from __future__ import annotations
+
+import re
+
+import jieba
+import pytest
+from conftest import ROOT, search
+
+from atlas.catalog import load_catalog
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_english_query_finds_entry(page, site_url: str) -> None:
+    entry = next(e for e in load_catalog(ROOT / "catalog").entries if e.kind == "book")
+    page.goto(site_url)
+    results = search(page, entry.title)
+    assert any(f"entries/{entry.id}/" in result for result in results), results
+
+
+def middle_word(title: str) -> str:
+    """A word jieba finds inside a Chinese title, neither its first nor its last."""
+    words = [w for w in jieba.cut(title) if len(w) >= 2 and CJK.search(w)]
+    assert len(words) >= 2, f"{title!r} has too few words for this test"
+    return words[len(words) // 2] if len(words) > 2 else words[1]
+
+
+def test_chinese_query_finds_chinese_title(page, site_url: str) -> None:
+    """A word from the middle of a Chinese title is found on the Chinese site."""
+    entries = [e for e in load_catalog(ROOT / "catalog").entries
+               if len(CJK.findall(e.title)) >= 6]
+    assert entries, "the catalog has entries with Chinese titles"
+    entry = entries[0]
+    word = middle_word(entry.title)
+    page.goto(site_url + "zh/")
+    results = search(page, word)
+    assert any(f"entries/{entry.id}/" in result for result in results), (word, results)
+
+
+def test_chinese_description_word_on_english_site(page, site_url: str) -> None:
+    """English pages show Chinese titles too: the English index splits them as well."""
+    entry = next(e for e in load_catalog(ROOT / "catalog").entries
+                 if len(CJK.findall(e.title)) >= 6)
+    page.goto(site_url)
+    results = search(page, middle_word(entry.title))
+    assert any(f"entries/{entry.id}/" in result for result in results), results
