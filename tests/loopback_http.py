@@ -4,6 +4,7 @@ tests: each records what it was asked, when, and how many requests it had in fli
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -159,6 +160,9 @@ class ResettingServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 continue
+            conn.settimeout(1)
+            with contextlib.suppress(OSError):
+                conn.recv(65536)  # the request arrives; the answer is a reset
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             conn.close()
 
