@@ -325,27 +325,19 @@ class SiteCheck:
 
     def check(self, root: Path, page: Path, target: str, source: Source,
               base_path: str = "/") -> None:
-        """Record the verdict on ``target`` (a path, possibly with #fragment) from ``page``."""
-        parts = urlsplit(target)
+        """Record the verdict on ``target`` (a link as written in ``page``).
+
+        The link is resolved as a browser would, against the page's URL on the published
+        site (``base_path`` + its path under ``root``), then mapped back onto the disk.
+        """
+        page_url = "http://site" + base_path + page.relative_to(root).as_posix()
+        parts = urlsplit(urljoin(page_url, target))
         fragment = parts.fragment if "#" in target else None
         path = unquote(parts.path)
-        if not path:
-            file = page
-        elif path.startswith("/"):
-            if not path.startswith(base_path) and path + "/" != base_path:
-                self._add(target, source, f"{path} is outside the site's base path {base_path}")
-                return
-            file = root / path[len(base_path):]
-        else:
-            file = page.parent / path
-        try:
-            resolved = file.resolve()
-            inside = resolved == root.resolve() or root.resolve() in resolved.parents
-        except (OSError, RuntimeError):
-            inside = False
-        if not inside:
-            self._add(target, source, f"{path} points outside the site folder")
+        if not (path + "/").startswith(base_path):
+            self._add(target, source, f"{path} is outside the site's base path {base_path}")
             return
+        file = root / path[len(base_path):]
         if file.is_dir() or path.endswith("/"):
             file = file / "index.html"
         name = shown_path(file)
