@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import email.utils
 import json
 import os
@@ -27,6 +26,7 @@ import re
 import sys
 import time
 import unicodedata
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -468,34 +468,53 @@ def collect(inputs: list[str], site_url: str | None, external: bool
 
 class HostLimiter:
     """At most ``limit`` requests in flight to one host, starts ``interval`` apart, and a
-    pause that a 429's Retry-After sets for the whole host."""
+    pause that a 429's Retry-After sets for the whole host.
+
+    Waiters are served first come, first served (retries after a 429 go first, so a URL
+    that already waited is not starved); each release wakes one waiter, not all of them.
+    """
 
     def __init__(self, limit: int, interval: float) -> None:
         self.limit, self.interval = limit, interval
         self.active = 0
         self.next_start = 0.0
-        self.changed = asyncio.Condition()
+        self.queues: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())  # urgent, rest
+        self.timer: asyncio.TimerHandle | None = None
+        self.loop = asyncio.get_running_loop()
 
     def pause_until(self, moment: float) -> None:
         self.next_start = max(self.next_start, moment)
 
-    async def __aenter__(self) -> None:
-        loop = asyncio.get_running_loop()
-        async with self.changed:
-            while True:
-                now = loop.time()
-                if self.active < self.limit and now >= self.next_start:
-                    self.active += 1
-                    self.next_start = now + self.interval
-                    return
-                wait = None if self.active >= self.limit else self.next_start - now
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self.changed.wait(), wait)
+    async def acquire(self, urgent: bool = False) -> None:
+        waiter = self.loop.create_future()
+        self.queues[0 if urgent else 1].append(waiter)
+        self._wake()
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the slot was ours already: hand it on
+            raise
 
-    async def __aexit__(self, *exc: object) -> None:
-        async with self.changed:
-            self.active -= 1
-            self.changed.notify_all()
+    def release(self) -> None:
+        self.active -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        now = self.loop.time()
+        while self.active < self.limit and (self.queues[0] or self.queues[1]):
+            if now < self.next_start:
+                if self.timer is None or self.timer.when() != self.next_start:
+                    if self.timer is not None:
+                        self.timer.cancel()
+                    self.timer = self.loop.call_at(self.next_start, self._wake)
+                return
+            waiter = (self.queues[0] or self.queues[1]).popleft()
+            if waiter.done():  # cancelled while queued
+                continue
+            self.active += 1
+            self.next_start = now + self.interval
+            waiter.set_result(None)
 
 
 # ---------------------------------------------------------------------------------------
@@ -593,19 +612,37 @@ class Checker:
         """Sleep, but never past the run's deadline (the run is cancelled there anyway)."""
         await asyncio.sleep(max(0.0, min(seconds, self.run_end - self.loop.time())))
 
-    async def request(self, method: str, url: str, want_anchors: bool) -> Attempt:
-        """One request under the host's and the global limit, with a total deadline."""
+    async def request(self, method: str, url: str, want_anchors: bool,
+                      limited: int = 0) -> Attempt:
+        """One request under the host's and the global limit, with a total deadline.
+
+        A 429 pauses the whole host before its slot is given back, so that no other
+        request to it slips in before the Retry-After has passed.
+        """
         limiter = self.limiter(host_of(url))
-        async with limiter, self.slots:
-            self.requests += 1
-            try:
-                return await asyncio.wait_for(self._send(method, url, want_anchors),
-                                              self.options.timeout)
-            except asyncio.TimeoutError:
-                return Attempt(error=f"timed out after {self.options.timeout:g} s",
-                               kind="timeout")
-            except Exception as error:  # noqa: BLE001 - every failure is a verdict
-                return self._failure(error)
+        await limiter.acquire(urgent=limited > 0)
+        try:
+            async with self.slots:
+                self.requests += 1
+                try:
+                    attempt = await asyncio.wait_for(self._send(method, url, want_anchors),
+                                                     self.options.timeout)
+                except asyncio.TimeoutError:
+                    return Attempt(error=f"timed out after {self.options.timeout:g} s",
+                                   kind="timeout")
+                except Exception as error:  # noqa: BLE001 - every failure is a verdict
+                    return self._failure(error)
+            if attempt.status == 429:
+                wait = min(self.retry_after(attempt, limited), self.options.max_retry_after)
+                limiter.pause_until(self.loop.time() + wait)
+            return attempt
+        finally:
+            limiter.release()
+
+    def retry_after(self, attempt: Attempt, limited: int) -> float:
+        """Seconds a 429 asks us to wait; without a header, the doubling retry wait."""
+        wait = parse_retry_after(attempt.retry_after)
+        return self.options.retry_wait * 2 ** limited if wait is None else wait
 
     def _failure(self, error: Exception) -> Attempt:
         import aiohttp
@@ -665,7 +702,7 @@ class Checker:
         failures = limited = 0
         head_failed = False
         while True:
-            attempt = await self.request(method, url, want_anchors)
+            attempt = await self.request(method, url, want_anchors, limited)
             status = attempt.status
             if method == "HEAD" and status is not None and status >= 400 and status != 429:
                 if status in HEAD_REFUSED_STATUSES:
@@ -676,13 +713,10 @@ class Checker:
                 method = "GET"  # some servers drop HEAD on the floor
                 continue
             if status == 429:
-                wait = parse_retry_after(attempt.retry_after)
-                if wait is None:
-                    wait = self.options.retry_wait * 2 ** limited
+                wait = self.retry_after(attempt, limited)
                 if limited >= self.options.retries or wait > self.options.max_retry_after:
                     return attempt
                 limited += 1
-                self.limiter(host).pause_until(self.loop.time() + wait)
                 continue  # the host's limiter holds this and every other request to it
             retryable = (attempt.kind in ("timeout", "connection")
                          or (status is not None and (status >= 500 or status == 408)
