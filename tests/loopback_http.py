@@ -146,6 +146,7 @@ class ResettingServer:
         self.sock.listen(16)
         self.sock.settimeout(0.2)
         self.running = True
+        self.connections = 0
         self.thread = threading.Thread(target=self.serve, daemon=True)
         self.thread.start()
 
@@ -160,6 +161,7 @@ class ResettingServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 continue
+            self.connections += 1
             conn.settimeout(1)
             with contextlib.suppress(OSError):
                 conn.recv(65536)  # the request arrives; the answer is a reset

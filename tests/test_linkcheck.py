@@ -157,6 +157,7 @@ def test_refused_reset_and_unknown_host_are_broken(serve, check, names) -> None:
     assert "cannot connect" in results[refused]["error"]
     assert results[reset]["verdict"] == "broken"
     assert "connect" in results[reset]["error"]
+    assert resetting.connections >= 2  # a lost connection is retried
     assert results[unknown]["verdict"] == "broken"
     assert "DNS" in results[unknown]["error"]
 
@@ -206,11 +207,12 @@ def test_excluded_and_unsupported_make_no_request(serve, check) -> None:
 # The hard cases
 
 
-def test_get_when_head_is_refused_or_errs(serve, check) -> None:
+@pytest.mark.parametrize("refusal", [405, 501])
+def test_get_when_head_is_refused_or_errs(serve, check, refusal: int) -> None:
     server = serve()
 
     def no_head(handler: Handler) -> None:
-        handler.reply(405 if handler.command == "HEAD" else 200, "<p>ok</p>")
+        handler.reply(refusal if handler.command == "HEAD" else 200, "<p>ok</p>")
 
     def lying_head(handler: Handler) -> None:
         handler.reply(404 if handler.command == "HEAD" else 200, "<p>ok</p>")

@@ -27,7 +27,7 @@ import sys
 import time
 import unicodedata
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -533,6 +533,8 @@ class Attempt:
     anchors: set[str] | None = None
     error: str | None = None
     kind: str = ""  # timeout, dns, connection, tls, invalid
+    started: float = 0.0  # when the request got its slots (queueing is not its time)
+    method: str = "GET"
 
 
 @dataclass
@@ -564,6 +566,15 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if moment is None:
         return None
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+async def within(seconds: float, awaitable: Awaitable[Attempt]) -> Attempt:
+    """``awaitable`` cancelled after ``seconds`` (asyncio.timeout, which spawns no task,
+    where Python has it)."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)
 
 
 def make_resolver() -> Any:
@@ -612,26 +623,32 @@ class Checker:
         """Sleep, but never past the run's deadline (the run is cancelled there anyway)."""
         await asyncio.sleep(max(0.0, min(seconds, self.run_end - self.loop.time())))
 
-    async def request(self, method: str, url: str, want_anchors: bool,
-                      limited: int = 0) -> Attempt:
+    async def request(self, method: str, url: str, want_anchors: bool, limited: int = 0,
+                      urgent: bool = False) -> Attempt:
         """One request under the host's and the global limit, with a total deadline.
 
         A 429 pauses the whole host before its slot is given back, so that no other
-        request to it slips in before the Retry-After has passed.
+        request to it slips in before the Retry-After has passed. Retries are ``urgent``:
+        they have waited once already and go ahead of URLs not yet tried.
         """
-        limiter = self.limiter(host_of(url))
-        await limiter.acquire(urgent=limited > 0)
+        host = host_of(url)
+        limiter = self.limiter(host)
+        await limiter.acquire(urgent)
+        if method == "HEAD" and host in self.get_only:  # learned while this one queued
+            method = "GET"
         try:
             async with self.slots:
                 self.requests += 1
+                started = self.loop.time()
                 try:
-                    attempt = await asyncio.wait_for(self._send(method, url, want_anchors),
-                                                     self.options.timeout)
+                    attempt = await within(self.options.timeout,
+                                           self._send(method, url, want_anchors))
                 except asyncio.TimeoutError:
-                    return Attempt(error=f"timed out after {self.options.timeout:g} s",
-                                   kind="timeout")
+                    attempt = Attempt(error=f"timed out after {self.options.timeout:g} s",
+                                      kind="timeout")
                 except Exception as error:  # noqa: BLE001 - every failure is a verdict
-                    return self._failure(error)
+                    attempt = self._failure(error)
+                attempt.started, attempt.method = started, method
             if attempt.status == 429:
                 wait = min(self.retry_after(attempt, limited), self.options.max_retry_after)
                 limiter.pause_until(self.loop.time() + wait)
@@ -694,15 +711,19 @@ class Checker:
                 await response.read()
             return attempt  # any unread body is dropped with its connection, never read
 
-    async def exchange(self, url: str, want_anchors: bool) -> Attempt:
+    async def exchange(self, url: str, want_anchors: bool, urgent: bool = False) -> Attempt:
         """HEAD where it saves bytes, GET where HEAD is refused or errs; retries with backoff
         for timeouts, lost connections and 5xx; Retry-After honoured for 429, per host."""
         host = host_of(url)
         method = "GET" if want_anchors or host in self.get_only else "HEAD"
         failures = limited = 0
         head_failed = False
+        first: float | None = None
         while True:
-            attempt = await self.request(method, url, want_anchors, limited)
+            attempt = await self.request(method, url, want_anchors, limited,
+                                         urgent=urgent or failures + limited > 0 or head_failed)
+            attempt.started = first = attempt.started if first is None else first
+            method = attempt.method
             status = attempt.status
             if method == "HEAD" and status is not None and status >= 400 and status != 429:
                 if status in HEAD_REFUSED_STATUSES:
@@ -731,12 +752,13 @@ class Checker:
 
     async def fetch(self, url: str, want_anchors: bool) -> Outcome:
         """Follow redirects by hand (each hop under its own host's limits) to a verdict."""
-        start = self.loop.time()
+        start: float | None = None
         redirects: list[dict[str, Any]] = []
         seen = {url}
         current = url
         while True:
-            attempt = await self.exchange(current, want_anchors)
+            attempt = await self.exchange(current, want_anchors, urgent=bool(redirects))
+            start = attempt.started if start is None else start
             status = attempt.status
             outcome = Outcome("broken", status, current, redirects, attempt.error,
                               attempt.anchors, attempt.html, attempt.kind == "timeout")
@@ -760,7 +782,7 @@ class Checker:
                     outcome.error = outcome.error or _status_text(attempt)
                 elif redirects:
                     outcome.verdict = "redirected"
-            outcome.elapsed = self.loop.time() - start
+            outcome.elapsed = self.loop.time() - (start or attempt.started)
             return outcome
 
     def classify(self, attempt: Attempt) -> str:
