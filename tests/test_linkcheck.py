@@ -532,3 +532,17 @@ def test_corrupt_cache_file_is_replaced(serve, check, tmp_path: Path, capsys) ->
     status, report = check([server.url("/ok")])
     assert status == 0
     assert json.loads((tmp_path / "cache.json").read_text())["version"] == 1
+
+
+def test_links_broken_last_run_go_first_slowest_first(tmp_path: Path) -> None:
+    cache = linkcheck.Cache(None, 0, [])
+    links = {}
+    for url in ("http://a.example.org/1", "http://b.example.org/2", "http://a.example.org/3",
+                "http://a.example.org/4"):
+        link = linkcheck.Link(url, *linkcheck.split_url(url))
+        links[link.fetch_url] = [link]
+    cache.failures = {"http://a.example.org/3": {"runs": 1, "elapsed": 0.2},
+                      "http://a.example.org/4": {"runs": 1, "elapsed": 5.0}}
+    order = [group[0].url for group in linkcheck._schedule(links, cache)]
+    assert order == ["http://a.example.org/4", "http://a.example.org/3",
+                     "http://a.example.org/1", "http://b.example.org/2"]

@@ -600,11 +600,17 @@ class Checker:
         return self.hosts[host]
 
     async def open(self) -> None:
-        import aiohttp
-
         self.loop = asyncio.get_running_loop()
         self.run_end = self.loop.time() + self.options.deadline
         self.slots = asyncio.Semaphore(self.options.max_concurrency)
+        self.session: Any = None
+
+    def http(self) -> Any:
+        """The HTTP session, made on first use: a run served from the cache needs none."""
+        if self.session is not None:
+            return self.session
+        import aiohttp
+
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300,
                                          resolver=self.resolver, enable_cleanup_closed=False)
         self.session = aiohttp.ClientSession(
@@ -615,9 +621,11 @@ class Checker:
             max_line_size=65536, max_field_size=65536, max_headers=512,
             cookie_jar=aiohttp.CookieJar(),
         )
+        return self.session
 
     async def close(self) -> None:
-        await self.session.close()
+        if self.session is not None:
+            await self.session.close()
 
     async def sleep(self, seconds: float) -> None:
         """Sleep, but never past the run's deadline (the run is cancelled there anyway)."""
@@ -685,7 +693,7 @@ class Checker:
     async def _send(self, method: str, url: str, want_anchors: bool) -> Attempt:
         import yarl
 
-        async with self.session.request(method, yarl.URL(url, encoded=True),
+        async with self.http().request(method, yarl.URL(url, encoded=True),
                                          allow_redirects=False) as response:
             content_type = response.headers.get("Content-Type", "").lower()
             attempt = Attempt(
@@ -894,6 +902,7 @@ class Cache:
             entry = self.failures.setdefault(key, {"runs": 0, "first": self.now})
             entry["runs"] += 1
             entry["last"], entry["error"] = self.now, result.error
+            entry["elapsed"] = round(result.elapsed, 3)
             return int(entry["runs"])
         if result.verdict in FINE:
             self.failures.pop(key, None)
@@ -931,23 +940,24 @@ async def check_links(links: list[Link], options: Options, cache: Cache,
         return results, 0
     checker = Checker(options, resolver)
     await checker.open()
-    done = 0
+    finished = 0
+
+    def count(_: asyncio.Future[list[Result]]) -> None:
+        nonlocal finished
+        finished += 1
+        if progress:
+            progress(finished, len(tasks))
+
     try:
         tasks = {asyncio.ensure_future(checker.check_group(group, cache)): group
-                 for group in _interleave_hosts(groups)}
-        pending = set(tasks)
-        end = checker.run_end
-        while pending:
-            finished, pending = await asyncio.wait(
-                pending, timeout=max(0.0, end - checker.loop.time()),
-                return_when=asyncio.FIRST_COMPLETED)
-            for task in finished:
+                 for group in _schedule(groups, cache)}
+        for task in tasks:
+            task.add_done_callback(count)  # one wait for all: no re-waiting on thousands
+        done, pending = await asyncio.wait(
+            tasks, timeout=max(0.0, checker.run_end - checker.loop.time()))
+        for task in tasks:  # in the order scheduled, so reports are stable
+            if task in done:
                 results += task.result()
-                done += 1
-            if progress:
-                progress(done, len(tasks))
-            if checker.loop.time() >= end and pending:
-                break
         for task in pending:
             task.cancel()
             for link in tasks[task]:
@@ -962,14 +972,27 @@ async def check_links(links: list[Link], options: Options, cache: Cache,
     return results, checker.requests
 
 
+def _schedule(groups: dict[str, list[Link]], cache: Cache) -> list[list[Link]]:
+    """The order requests are queued in: links that were broken last run first, slowest
+    first (timeouts and retries are the run's long poles), then the rest round-robin over
+    hosts."""
+    def previous(group: list[Link]) -> float:
+        return max(cache.failures.get(link.key, {}).get("elapsed", -1.0) for link in group)
+
+    failed = sorted((group for group in groups.values() if previous(group) >= 0),
+                    key=previous, reverse=True)
+    rest = {url: group for url, group in groups.items() if previous(group) < 0}
+    return failed + _interleave_hosts(rest)
+
+
 def _interleave_hosts(groups: dict[str, list[Link]]) -> list[list[Link]]:
     """Round-robin over hosts, so that one big host does not queue ahead of the rest."""
     by_host: dict[str, list[list[Link]]] = {}
     for fetch_url, group in groups.items():
         by_host.setdefault(host_of(fetch_url), []).append(group)
     queues = list(by_host.values())
-    order = []
-    for index in range(max(map(len, queues))):
+    order: list[list[Link]] = []
+    for index in range(max(map(len, queues), default=0)):
         order += [queue[index] for queue in queues if index < len(queue)]
     return order
 
