@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -546,3 +547,22 @@ def test_links_broken_last_run_go_first_slowest_first(tmp_path: Path) -> None:
     order = [group[0].url for group in linkcheck._schedule(links, cache)]
     assert order == ["http://a.example.org/4", "http://a.example.org/3",
                      "http://a.example.org/1", "http://b.example.org/2"]
+
+
+def test_transient_dns_failure_is_retried(serve, check, monkeypatch) -> None:
+    server = serve()
+    server.page("/ok")
+    lookups = []
+
+    class FlakyResolver(StaticResolver):
+        async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list:
+            lookups.append(host)
+            if len(lookups) == 1:
+                raise OSError(socket.EAI_AGAIN, "Temporary failure in name resolution")
+            return await super().resolve(host, port, family)
+
+    monkeypatch.setattr(linkcheck, "make_resolver",
+                        lambda: FlakyResolver({"flaky-dns.atlas-fixture.net": "127.0.0.2"}))
+    port = server.server_address[1]
+    status, report = check([f"http://flaky-dns.atlas-fixture.net:{port}/ok"])
+    assert status == 0 and len(lookups) == 2

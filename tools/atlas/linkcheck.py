@@ -23,6 +23,7 @@ import email.utils
 import json
 import os
 import re
+import socket
 import sys
 import time
 import unicodedata
@@ -674,7 +675,10 @@ class Checker:
 
         text = str(error) or type(error).__name__
         if isinstance(error, aiohttp.ClientConnectorDNSError):
-            return Attempt(error=f"DNS lookup failed: {error.os_error}", kind="dns")
+            # "try again" is a resolver having a bad moment: retried like a lost connection.
+            transient = getattr(error.os_error, "errno", None) == socket.EAI_AGAIN
+            return Attempt(error=f"DNS lookup failed: {error.os_error}",
+                           kind="connection" if transient else "dns")
         if isinstance(error, (aiohttp.ClientConnectorCertificateError,
                               aiohttp.ClientConnectorSSLError, aiohttp.ClientSSLError)):
             return Attempt(error=f"TLS error: {text}", kind="tls")
