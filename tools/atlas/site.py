@@ -203,14 +203,13 @@ def tag_anchor(tag: str) -> str:
 
 
 def badges(entry: Entry, lang: str) -> str:
+    """Kind, level, access and language badges; styled by their data attribute."""
     t = LABELS[lang]
     items = [("kind", entry.kind, t[entry.kind]), ("level", entry.level, t[entry.level]),
              ("access", entry.access, t[entry.access])]
     items += [("lang", code, LANGUAGE_NAMES.get(code, code)) for code in entry.languages]
-    return " ".join(
-        f'<span class="atlas-badge atlas-badge--{escape_attr(kind)} '
-        f'atlas-badge--{escape_attr(kind)}-{escape_attr(value)}">{escape_attr(label)}</span>'
-        for kind, value, label in items)
+    return " ".join(f'<span class="atlas-badge" data-{name}="{escape_attr(value)}">'
+                    f"{escape_attr(label)}</span>" for name, value, label in items)
 
 
 def entry_byline(entry: Entry) -> str:
@@ -316,10 +315,11 @@ def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
     row("added", escape_md(data["added"]))
     lines.append("")
     if edit_url:
-        lines += [f'[:material-pencil: {t["edit"]}]({escape_attr(edit_url)}){{ .atlas-edit }}', ""]
-    if related:
+        lines += [f'[{t["edit"]}]({escape_attr(edit_url)}){{ .atlas-edit }}', ""]
+    if related:  # kept short: entry pages are the bulk of the site
         lines += [f"## {t['related']}", ""]
-        lines += [entry_list_item(other, lang, uri) for other in related]
+        lines += [f"- [{escape_md(other.title)}]({relative(uri, entry_uri(other))}) · "
+                  f"{t[other.kind]}" for other in related]
         lines.append("")
     return "\n".join(lines)
 
