@@ -30,10 +30,12 @@ sys.path.insert(0, str(ROOT / "tools"))
 from atlas import site  # noqa: E402
 from atlas.catalog import KINDS, load_catalog  # noqa: E402
 
-WORDS = ("neural network diffusion attention model language vision learning deep generative "
-         "transformer image text audio data training inference prompt agent guide practical "
-         "introduction handbook course toolkit library framework theory applied modern").split()
-HANZI = "生成模型深度学习注意力机制语言图像文本音频数据训练推理提示智能体指南实践入门手册课程工具框架理论应用现代"
+WORDS = ["neural", "network", "diffusion", "attention", "model", "language", "vision", "learning",
+         "deep", "generative", "transformer", "image", "text", "audio", "data", "training",
+         "inference", "prompt", "agent", "guide", "practical", "introduction", "handbook",
+         "course", "toolkit", "library", "framework", "theory", "applied", "modern"]
+HANZI = ("生成模型深度学习注意力机制语言图像文本音频数据训练推理提示智能体"
+         "指南实践入门手册课程工具框架理论应用现代")
 
 # Runs a list of commands and reports wall time and the peak resident memory of all of
 # them (their children included), measured by the kernel.

@@ -6,9 +6,8 @@ import re
 
 import jieba
 import pytest
-from conftest import ROOT, search
-
 from atlas.catalog import load_catalog
+from conftest import ROOT, search
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CJK = re.compile(r"[\u4e00-\u9fff]")

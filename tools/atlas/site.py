@@ -390,7 +390,7 @@ def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | Non
     return "\n".join(lines)
 
 
-def topics_index_page(catalog: Catalog, lang: str) -> str:
+def topics_index_page(catalog: Catalog, lang: str, examples: dict[str, Example]) -> str:
     t = LABELS[lang]
     uri = "topics/index.md"
     counts = Counter(topic_id for entry in catalog.entries for topic_id in entry.topics)
@@ -398,7 +398,7 @@ def topics_index_page(catalog: Catalog, lang: str) -> str:
 
     def walk(parent: str | None, depth: int) -> None:
         for topic in catalog.children(parent):
-            marker = " :material-play-circle:" if topic.example else ""
+            marker = " :material-play-circle:" if topic.id in examples else ""
             lines.append(f"{'    ' * depth}- [{escape_md(topic_name(topic, lang))}]"
                          f"({relative(uri, topic_uri(topic.id))}){marker} "
                          f"({counts.get(topic.id, 0)})")
@@ -487,7 +487,7 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
     for kind in KINDS:
         pages[kind_uri(kind)] = kind_page(kind, catalog, lang)
     pages["catalog/tags.md"] = tags_page(catalog, lang)
-    pages["topics/index.md"] = topics_index_page(catalog, lang)
+    pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
     for topic in catalog.topics.values():
         example = examples.get(topic.id)
         pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages)
