@@ -6,9 +6,8 @@ import re
 
 import jieba
 import pytest
-from conftest import ROOT, search
-
 from atlas.catalog import load_catalog
+from conftest import ROOT, search
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -47,3 +46,19 @@ def test_chinese_description_word_on_english_site(page, site_url: str) -> None:
     page.goto(site_url)
     results = search(page, middle_word(entry.title))
     assert any(f"entries/{entry.id}/" in result for result in results), results
+
+
+def test_language_switcher_keeps_the_page(page, site_url: str) -> None:
+    """After an instant-navigation page change, switching language lands on the same page."""
+    page.goto(site_url + "topics/")
+    page.click("article >> text=Deep learning")
+    page.wait_for_url("**/topics/deep-learning/")
+    page.hover(".md-header__option .md-select")
+    page.click("a[hreflang=zh]")
+    page.wait_for_url("**/zh/topics/deep-learning/")
+    assert page.locator("html").get_attribute("lang") == "zh"
+    assert "深度学习" in page.locator("article h1").inner_text()
+    page.hover(".md-header__option .md-select")
+    page.click("a[hreflang=en]")
+    page.wait_for_url(site_url + "topics/deep-learning/")
+    assert page.locator("article h1").inner_text().startswith("Deep learning")
