@@ -619,7 +619,7 @@ class Checker:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.options.timeout),
             headers={"User-Agent": self.options.user_agent,
                      "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
-            max_line_size=65536, max_field_size=65536, max_headers=512,
+            max_line_size=65536, max_field_size=65536,
             cookie_jar=aiohttp.CookieJar(),
         )
         return self.session
