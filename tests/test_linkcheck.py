@@ -365,6 +365,18 @@ def test_normalization_for_fetching() -> None:
     assert split("https://example.org:443") == ("https://example.org/", None)
     assert split("https://example.org:8443/a?q=1#") == ("https://example.org:8443/a?q=1", "")
     assert split("https://www.example.org/a/")[0] != split("https://example.org/a")[0]
+    assert split("https://zh.example.org/wiki/深度学习")[0] == (
+        "https://zh.example.org/wiki/%E6%B7%B1%E5%BA%A6%E5%AD%A6%E4%B9%A0")
+    assert split("https://example.org/a%2fb%20c?q=%e4")[0] == "https://example.org/a%2Fb%20c?q=%E4"
+    assert split("https://bücher.example/x")[0] == "https://xn--bcher-kva.example/x"
+
+
+def test_unicode_paths_are_sent_percent_encoded_and_deduplicated(serve, check) -> None:
+    server = serve()
+    server.page("/wiki/%E6%B7%B1%E5%BA%A6%E5%AD%A6%E4%B9%A0")
+    status, report = check([server.url("/wiki/深度学习"),
+                            server.url("/wiki/%e6%b7%b1%e5%ba%a6%e5%ad%a6%e4%b9%a0")])
+    assert status == 0 and server.count() == 1
 
 
 # ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import email.utils
 import json
 import os
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from atlas import __version__
 from atlas.catalog import KINDS, iter_urls, load_catalog, read_yaml_file
@@ -135,8 +136,16 @@ class UsageError(Exception):
 # URLs
 
 
+def _escape(text: str, safe: str) -> str:
+    """Percent-encode what may not travel raw (non-ASCII, spaces), keep existing escapes,
+    and write their hex digits in upper case: one spelling per resource."""
+    text = quote(text, safe=safe + "%")
+    return re.sub(r"%[0-9a-fA-F]{2}", lambda m: m.group(0).upper(), text)
+
+
 def split_url(url: str) -> tuple[str, str | None]:
-    """(fetch URL, fragment): lower-case scheme and host, no default port, no fragment.
+    """(fetch URL, fragment): lower-case scheme and host (IDNA-encoded), no default port,
+    non-ASCII percent-encoded, no fragment.
 
     Only what cannot change the resource is normalized: ``www.``, a trailing slash or the
     query can, so they stay.
@@ -144,6 +153,9 @@ def split_url(url: str) -> tuple[str, str | None]:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
+    if not host.isascii():
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")
     if ":" in host:
         host = f"[{host}]"
     try:
@@ -155,7 +167,9 @@ def split_url(url: str) -> tuple[str, str | None]:
         netloc = f"{host}:{port}"
     if parts.username:
         netloc = parts.username + (":" + parts.password if parts.password else "") + "@" + netloc
-    fetch = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    path = _escape(parts.path or "/", "/:@!$&'()*+,;=-._~")
+    query = _escape(parts.query, "/?:@!$&'()*+,;=-._~")
+    fetch = urlunsplit((scheme, netloc, path, query, ""))
     return fetch, (parts.fragment if "#" in url else None)
 
 
