@@ -34,6 +34,7 @@ class Handler(BaseHTTPRequestHandler):
     def reply(self, status: int, body: bytes | str = b"", headers: dict[str, str] | None = None,
               content_type: str = "text/html; charset=utf-8") -> None:
         data = body.encode() if isinstance(body, str) else body
+        self.stop_counting()  # before the client can see the answer and send the next one
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -53,6 +54,7 @@ class Handler(BaseHTTPRequestHandler):
             server.max_active = max(server.max_active, server.active)
             if server.shared is not None:
                 server.shared.enter()
+        self.counted = True
         try:
             route = server.routes.get(path.split("?")[0])
             if route is None:
@@ -62,10 +64,16 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            with server.lock:
-                server.active -= 1
-                if server.shared is not None:
-                    server.shared.leave()
+            self.stop_counting()
+
+    def stop_counting(self) -> None:
+        """The request is no longer in flight once its answer starts to go out."""
+        if getattr(self, "counted", False):
+            self.counted = False
+            with self.server.lock:
+                self.server.active -= 1
+                if self.server.shared is not None:
+                    self.server.shared.leave()
 
     do_GET = do_HEAD = handle_any
 

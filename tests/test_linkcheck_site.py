@@ -227,3 +227,17 @@ def test_markdown_links_skip_code() -> None:
     assert [url for url, _ in linkcheck.markdown_links(text)] == ["https://a.example.org/1"]
 
 
+
+
+def test_one_kind_folder_of_the_catalog(make_catalog, server, names, capsys,
+                                        monkeypatch) -> None:
+    names["alive.atlas-fixture.net"] = "127.0.0.2"
+    port = server.server_address[1]
+    server.page("/book")
+    catalog = make_catalog({"book/alive-book": GOOD_BOOK.replace(
+        "https://www.deeplearningbook.org/", f"http://alive.atlas-fixture.net:{port}/book")})
+    monkeypatch.chdir(catalog.parent)
+    status, report = run_json(capsys, "catalog/book")
+    assert status == 0
+    assert [r["sources"] for r in report["results"]] == [
+        [{"file": "catalog/book/alive-book.yaml", "line": 8, "field": "url"}]]

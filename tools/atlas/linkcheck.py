@@ -442,13 +442,17 @@ def collect(inputs: list[str], site_url: str | None, external: bool
             links.add(item, Source("command line", 0))
         elif not path.exists():
             raise UsageError(f"{item}: no such file or folder")
-        elif path.is_dir() and is_catalog(path):
-            catalog = load_catalog(path)
+        elif path.is_dir() and (is_catalog(path) or (path.name in KINDS
+                                                      and is_catalog(path.parent))):
+            catalog_dir = path if is_catalog(path) else path.parent  # or one kind's folder
+            catalog = load_catalog(catalog_dir)
             if catalog.problems:
                 notes.append(f"{item}: {len(catalog.problems)} catalog problem(s); entries with "
                              "problems are skipped (run `atlas validate`)")
+            inside = path.resolve()
             for url, file, line, key in iter_urls(catalog):
-                links.add(url, Source(file, line, key))
+                if inside in Path(file).resolve().parents:
+                    links.add(url, Source(file, line, key))
         elif path.is_dir():
             pages = sorted(p for p in path.rglob("*") if p.suffix in (".html", ".htm"))
             if not pages:
