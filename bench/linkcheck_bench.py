@@ -367,6 +367,8 @@ def main() -> int:
           f"allows {BUCKET_RATE:g}/s (429 + Retry-After beyond)")
     print(f"shared settings: concurrency {CONCURRENCY}, per host {HOST_CONCURRENCY}, timeout "
           f"{TIMEOUT} s, {RETRIES} retry, retry wait {RETRY_WAIT} s, {MAX_REDIRECTS} redirects")
+    print("linkinator has no per-host limit and no retry wait setting: it runs with the same "
+          "global concurrency, timeout and retry count")
     print(f"lower bound: {bound:.2f} s ({why})")
     print(f"in-order bound: {in_order:.2f} s (no clairvoyance: each host's URLs started in the "
           "order given, so a hanging URL waits for the work ahead of it)")

@@ -54,8 +54,10 @@ def serve(names: dict[str, str]) -> Iterator[Callable[[], LoopbackServer]]:
 
 
 @pytest.fixture
-def check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, dict]]:
-    """Run `atlas linkcheck --format json` in-process on URLs (via a text file) and options."""
+def check(tmp_path: Path, capsys: pytest.CaptureFixture[str], names: dict[str, str]
+          ) -> Callable[..., tuple[int, dict]]:
+    """Run `atlas linkcheck --format json` in-process on URLs (via a text file) and options;
+    host names resolve only through ``names`` (never a real DNS server)."""
     cache = tmp_path / "cache.json"
 
     def run(urls: list[str], *options: str) -> tuple[int, dict]:
