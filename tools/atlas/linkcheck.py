@@ -48,6 +48,7 @@ HEAD_REFUSED_STATUSES = frozenset({405, 501})
 DEFAULT_USER_AGENT = f"AIGC-Atlas-linkcheck/{__version__} (the AIGC Atlas catalog's link checker)"
 DEFAULT_CACHE = Path(".cache/atlas-linkcheck.json")
 CACHE_VERSION = 1
+HISTORY_DAYS = 90  # a failure not seen again for this long is dropped from the history
 KEEP_ALIVE_BODY = 64 * 1024  # read small bodies so the connection can be reused
 PROGRESS_MIN_URLS = 20
 
@@ -935,7 +936,9 @@ class Cache:
             return
         horizon = self.now - max(self.max_age, 0)
         pages = {url: e for url, e in self.pages.items() if e.get("checked", 0) >= horizon}
-        data = {"version": CACHE_VERSION, "pages": pages, "failures": self.failures}
+        forgotten = self.now - HISTORY_DAYS * 86400  # links no longer checked anywhere
+        failures = {key: e for key, e in self.failures.items() if e.get("last", 0) >= forgotten}
+        data = {"version": CACHE_VERSION, "pages": pages, "failures": failures}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
         temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
