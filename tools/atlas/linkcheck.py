@@ -733,7 +733,10 @@ class Checker:
                     body += chunk
                     if len(body) >= self.options.max_bytes:
                         break  # the cap: a huge page is checked on its first bytes only
-                text = bytes(body).decode(response.charset or "utf-8", errors="replace")
+                try:
+                    text = bytes(body).decode(response.charset or "utf-8", errors="replace")
+                except LookupError:  # a charset Python does not know: ids are ASCII anyway
+                    text = bytes(body).decode("utf-8", errors="replace")
                 if len(text) > 1_000_000:
                     attempt.anchors = await asyncio.to_thread(_anchors, text)
                 else:
