@@ -2,8 +2,9 @@
 
    The page's HTML already lists every entry (what readers without JavaScript get); this
    script fetches catalog/explorer.json, replaces the list with a table and keeps the
-   filters in the address (?kind=book,paper&level=beginner&q=gan&sort=-year), so a link
-   reproduces the view. Nothing runs on a server.
+   filters in the address (?kind=book,paper&level=beginner&text=gan&sort=-year), so a link
+   reproduces the view. The text filter is "text", not "q": Material opens its own search
+   for ?q=. Nothing runs on a server.
 
    Staying responsive at 10,000 entries: each entry's searchable text is lower-cased once;
    one pass over the entries computes both the matches and every facet's counts (an entry
@@ -52,7 +53,7 @@
   function readState(search, data) {
     const params = new URLSearchParams(search);
     const state = emptyState();
-    state.q = (params.get("q") || "").slice(0, 200);
+    state.q = (params.get("text") || "").slice(0, 200);
     for (const facet of FACETS) {
       const allowed = new Set(data.facets[facet]);
       for (const value of (params.get(facet) || "").split(",")) {
@@ -73,7 +74,7 @@
 
   function writeState(state) {
     const params = new URLSearchParams();
-    if (state.q.trim()) params.set("q", state.q.trim());
+    if (state.q.trim()) params.set("text", state.q.trim());
     for (const facet of FACETS) {
       if (state[facet].size) params.set(facet, [...state[facet]].sort().join(","));
     }
@@ -154,7 +155,7 @@
     const optionLabel = (facet, value) =>
       facet === "lang" ? (data.languageNames[value] || value) : (labels[value] || value);
 
-    const search = element("input", { type: "search", class: "md-input atlas-explorer__q",
+    const search = element("input", { type: "search", class: "atlas-explorer__q",
       placeholder: labels.placeholder, "aria-label": labels.filter, value: state.q });
     search.value = state.q;
     const facetBoxes = {};
@@ -267,6 +268,13 @@
     }
 
     search.addEventListener("input", () => { state.q = search.value; update(true); });
+    for (const input of [fromInput, toInput]) {
+      input.addEventListener("input", () => {
+        const year = parseInt(input.value, 10);
+        state[input.dataset.bound] = Number.isFinite(year) && input.value.length >= 4 ? year : null;
+        update(true);
+      });
+    }
     root.addEventListener("change", (event) => {
       const target = event.target;
       if (target.type === "checkbox" && FACETS.includes(target.name)) {
@@ -275,10 +283,6 @@
         update(false);
       } else if (target === topicSelect) {
         state.topic = topicSelect.value;
-        update(false);
-      } else if (target === fromInput || target === toInput) {
-        const year = parseInt(target.value, 10);
-        state[target.dataset.bound] = Number.isFinite(year) ? year : null;
         update(false);
       }
     });
