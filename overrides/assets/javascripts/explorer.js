@@ -312,6 +312,7 @@
       if (!root.isConnected) return;
       if (!data.entries[0] || data.entries[0]._text === undefined) prepare(data);
       build(root, data);
+      root.dataset.readyAt = performance.now().toFixed(1);  /* for bench/explorer_bench.py */
       root.dataset.state = "ready";
     }).catch((error) => {
       root.dataset.state = "failed";  /* the plain list stays */
