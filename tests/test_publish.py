@@ -209,3 +209,24 @@ def test_catalog_json_matches_its_schemas(built_site: Path) -> None:
     assert json.loads((built_site / "catalog.schema.json").read_text("utf-8")) == \
         publish.export_schema()
     assert not (built_site / "zh" / "catalog.json").exists()
+
+
+def test_contributor_links_lead_to_the_contributor_flow() -> None:
+    from atlas import site
+
+    catalog = load_catalog(ROOT / "catalog")
+    repo = "https://github.com/aigc-atlas/atlas"
+    for lang in site.LANGS:
+        pages = site.generate_pages(catalog, lang, {}, ROOT, set(), f"{repo}/edit/main", repo)
+        entry = catalog.entries[0]
+        text = pages[f"entries/{entry.id}.md"]
+        assert f"{repo}/edit/main/{entry.path.as_posix()}" in text
+        assert f"{repo}/blob/main/CONTRIBUTING.md" in text
+        for kind_page in ("catalog/books.md", "catalog/papers.md"):
+            assert f"{repo}/issues/new?template=propose-entry.yml" in pages[kind_page]
+        explorer = publish.explorer_page(catalog, lang, suggest_url=site.suggest_url(repo))
+        assert "propose-entry.yml" in explorer
+    assert (ROOT / ".github/ISSUE_TEMPLATE/propose-entry.yml").is_file()
+    for lang in site.LANGS:  # the home pages link both
+        home = (ROOT / "docs" / lang / "index.md").read_text(encoding="utf-8")
+        assert "propose-entry.yml" in home and "CONTRIBUTING.md" in home

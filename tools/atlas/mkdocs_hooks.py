@@ -105,8 +105,10 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
     """Entry pages carry their schema.org JSON-LD; every page links the Atom feed."""
     depth = page.url.count("/") if config.use_directory_urls else page.file.dest_uri.count("/")
     title = site.escape_attr(config.site_name)
+    feed = f"{config.site_url.rstrip('/')}/feed.xml" if config.site_url else \
+        "../" * depth + "feed.xml"  # absolute when known: the 404 page is served anywhere
     head = (f'<link rel="alternate" type="application/atom+xml" title="{title}" '
-            f'href="{"../" * depth}feed.xml">')
+            f'href="{site.escape_attr(feed)}">')
     src = page.file.src_uri
     if src.startswith("entries/") and src.endswith(".md"):
         entry = _state["by_id"].get(src[len("entries/"):-len(".md")])
