@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,20 @@ def test_ids_for_titles_in_any_script() -> None:
     assert propose_id("动手学深度学习", "https://zh.d2l.ai/") == "zh-d2l"
     assert propose_id("动手学深度学习", "https://zh.d2l.ai/",
                       {"en": "Dive into Deep Learning"}) == "dive-into-deep-learning"
+
+
+def test_questions_through_a_real_pipe(catalog_dir: Path) -> None:
+    """The installed command reading a piped stdin, as `printf ... | atlas new` would."""
+    repository = "https://github.com/huggingface/diffusers"
+    answers = "\n".join(["tool", "Hugging Face Diffusers", repository, "", "Hugging Face", "",
+                         "open-source", repository, "Apache-2.0",
+                         "A library of pretrained diffusion models for images, audio and video, "
+                         "with training and inference pipelines.",
+                         "一个提供图像、音频和视频预训练扩散模型及训练与推理流程的库。",
+                         "diffusion", "library", "en", "intermediate", "diffusers"]) + "\n"
+    result = subprocess.run([sys.executable, "-m", "atlas", "new", "--catalog",
+                             str(catalog_dir)], input=answers, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    entry = load_catalog(catalog_dir).by_id()["diffusers"]
+    assert entry.license == "Apache-2.0" and entry.authors == ["Hugging Face"]
