@@ -117,7 +117,11 @@ def test_entry_pages_carry_jsonld(built_site: Path) -> None:
             assert data["@type"] == publish.SCHEMA_TYPES[entry.kind]
             assert data["name"] == entry.title and data["url"] == entry.url
             assert data["mainEntityOfPage"].endswith(f"/{prefix}entries/{entry.id}/")
-            assert 'type="application/atom+xml"' in head
+    for prefix in ("", "zh/"):
+        home = (built_site / prefix / "index.html").read_text("utf-8").split("</head>")[0]
+        link = re.search(r'<link rel="alternate" type="application/atom\+xml"[^>]*href="([^"]+)"',
+                         home)
+        assert link and link.group(1).endswith(f"/{prefix}feed.xml")
 
 
 # ---------------------------------------------------------------------------------------

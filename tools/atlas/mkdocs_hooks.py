@@ -102,21 +102,23 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
-    """Entry pages carry their schema.org JSON-LD; every page links the Atom feed."""
-    depth = page.url.count("/") if config.use_directory_urls else page.file.dest_uri.count("/")
-    title = site.escape_attr(config.site_name)
-    feed = f"{config.site_url.rstrip('/')}/feed.xml" if config.site_url else \
-        "../" * depth + "feed.xml"  # absolute when known: the 404 page is served anywhere
-    head = (f'<link rel="alternate" type="application/atom+xml" title="{title}" '
-            f'href="{site.escape_attr(feed)}">')
+    """Entry pages carry their schema.org JSON-LD; the other pages link the Atom feed.
+
+    (Entry pages are the bulk of the site and have a size budget: no feed link there.)
+    """
     src = page.file.src_uri
     if src.startswith("entries/") and src.endswith(".md"):
         entry = _state["by_id"].get(src[len("entries/"):-len(".md")])
-        if entry is not None:
-            data = publish.entry_jsonld(entry, _state["catalog"], _state["lang"],
-                                        page.canonical_url)
-            head += "\n" + publish.jsonld_script(data)
-    return publish.insert_into_head(output, head)
+        if entry is None:
+            return output
+        data = publish.entry_jsonld(entry, _state["catalog"], _state["lang"], page.canonical_url)
+        return publish.insert_into_head(output, publish.jsonld_script(data))
+    depth = page.url.count("/") if config.use_directory_urls else page.file.dest_uri.count("/")
+    feed = f"{config.site_url.rstrip('/')}/feed.xml" if config.site_url else \
+        "../" * depth + "feed.xml"  # absolute when known: the 404 page is served anywhere
+    return publish.insert_into_head(
+        output, f'<link rel="alternate" type="application/atom+xml" '
+                f'title="{site.escape_attr(config.site_name)}" href="{site.escape_attr(feed)}">')
 
 
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
