@@ -129,9 +129,15 @@ def test_invalid_result_is_reported_and_kept(catalog_dir: Path,
                                              capsys: pytest.CaptureFixture) -> None:
     short = [*D2L]
     short[short.index("--description-en") + 1] = "Too short."
-    assert atlas_new(catalog_dir, "--no-input", *short) == 1
+    assert atlas_new(catalog_dir, "--no-input", *short) == 1  # caught before writing
+    assert "10 characters; write 30 to 600" in capsys.readouterr().err
+    assert not (catalog_dir / "book" / "dive-into-deep-learning.yaml").exists()
+    bad_tags = [*D2L]
+    bad_tags[bad_tags.index("--tags") + 1] = "Hands On"  # only the validator knows tags
+    assert atlas_new(catalog_dir, "--no-input", *bad_tags) == 1
     out, err = capsys.readouterr()
-    assert "description.en: too short" in out and "the file is kept" in err
+    assert "tags[0]: 'Hands On' does not have the expected form" in out
+    assert "the file is kept" in err
     assert (catalog_dir / "book" / "dive-into-deep-learning.yaml").is_file()
 
 

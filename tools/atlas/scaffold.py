@@ -26,8 +26,11 @@ from urllib.parse import urlsplit
 import yaml
 
 from atlas.catalog import (
+    HTML_PATTERN,
     ID_PATTERN,
     KINDS,
+    MARKDOWN_LINK_PATTERN,
+    SCRIPT_SCHEME_PATTERN,
     Catalog,
     isbn_is_valid,
     load_catalog,
@@ -275,9 +278,9 @@ def collect(args: argparse.Namespace, catalog: Catalog, catalog_dir: Path) -> di
 
     data["description"] = {
         "en": asker.ask("description in English (plain text, 30-600 characters)",
-                        args.description_en),
+                        args.description_en, check=plain_text(30, 600)),
         "zh": asker.ask("description in Chinese (plain text, 10-400 characters)",
-                        args.description_zh),
+                        args.description_zh, check=plain_text(10, 400)),
     }
 
     def check_topics(text: str) -> str | None:
@@ -314,6 +317,21 @@ def collect(args: argparse.Namespace, catalog: Catalog, catalog_dir: Path) -> di
                           data.get("year"))
     data["id"] = asker.ask("id (the file name)", args.id, default=proposed, check=check_id)
     return data
+
+
+def plain_text(shortest: int, longest: int) -> Callable[[str], str | None]:
+    """The validator's rules for a description, checked while the contributor is typing."""
+
+    def check(text: str) -> str | None:
+        if not shortest <= len(text) <= longest:
+            return f"{len(text)} characters; write {shortest} to {longest}"
+        if HTML_PATTERN.search(text) or SCRIPT_SCHEME_PATTERN.search(text):
+            return "plain text only: no HTML, no script or data URLs"
+        if MARKDOWN_LINK_PATTERN.search(text):
+            return "no Markdown links: the entry's url is its link"
+        return None
+
+    return check
 
 
 def check_year(text: str) -> str | None:
