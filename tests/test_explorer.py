@@ -176,6 +176,8 @@ def test_two_facets_and_text_filter_at_10k(page: Any, site_url: str,
     open_explorer(page, site_url + "catalog/explorer/", big_data)
     assert shown_count(page) == BIG
     assert len(shown_ids(page)) == 100  # one page of rows; the rest on demand
+    page.click(".atlas-explorer__more")
+    assert shown_ids(page) == reference_filter(big_data)[:200]
     page.check(".atlas-explorer__facet[data-facet=kind] input[value=book]")
     page.check(".atlas-explorer__facet[data-facet=access] input[value=free]")
     page.fill(".atlas-explorer__q", "diffusion tag-42")
@@ -247,3 +249,13 @@ def test_explorer_without_javascript_is_a_plain_list(browser: Any, site_url: str
         assert tab.locator(".atlas-explorer__table").count() == 0
     finally:
         context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_explorer_keeps_the_plain_list_when_its_data_is_missing(page: Any, site_url: str) -> None:
+    page.route("**/catalog/explorer.json", lambda route: route.fulfill(status=404, body=""))
+    page.goto(site_url + "catalog/explorer/")
+    page.wait_for_selector(".atlas-explorer[data-state=failed]")
+    listed = page.eval_on_selector_all(".atlas-explorer__fallback li", "items => items.length")
+    assert listed == len(load_catalog(ROOT / "catalog").entries)

@@ -112,7 +112,8 @@ def catalog_export(catalog: Catalog, site_url: str | None = None,
             record["page"] = page
         entries.append(record)
     return {
-        "$schema": schema_url.rsplit("/", 1)[0] + "/" + EXPORT_SCHEMA_NAME,
+        "$schema": schema_url.rsplit("/", 1)[0] + "/" + EXPORT_SCHEMA_NAME
+        if "/" in schema_url else EXPORT_SCHEMA_NAME,
         "version": EXPORT_VERSION,
         "schema": schema_url,
         "count": len(entries),
