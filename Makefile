@@ -9,8 +9,8 @@ MKDOCS := $(VENV)/bin/mkdocs
 # A CPU build of PyTorch; users with GPUs install their own (pyproject keeps the range open).
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: serve build validate test test-fast lint browser bench-site bench-explorer \
-        bench-linkcheck bench-examples bench-examples-gpu clean
+.PHONY: serve build validate test test-fast lint browser bench-site bench-linkcheck \
+        bench-examples bench-examples-gpu clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +56,10 @@ lint: $(VENV)/.test
 bench-site: $(VENV)/.site
 	$(PY) bench/site_bench.py
 
-bench-explorer: $(VENV)/.test browser
+# The explorer in headless Chromium: the site stack and Playwright, no torch.
+.PHONY: bench-explorer
+bench-explorer: $(VENV)/.site browser
+	$(PY) -m pip install -q -e '.[site,test]'
 	$(PY) bench/explorer_bench.py
 
 bench-linkcheck: $(VENV)/.test
