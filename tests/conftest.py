@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -95,6 +96,7 @@ def site_url(built_site: Path) -> Iterator[str]:
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+OFF_LOOPBACK = re.compile(r"^(?!https?://127\.\d+\.\d+\.\d+[:/])[a-z]+://")
 
 
 @pytest.fixture(scope="session")
@@ -117,6 +119,9 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # Tests touch loopback only: the theme's web fonts, GitHub's API (repository facts) and
+    # anything else off 127.0.0.0/8 are refused before they leave the machine.
+    context.route(OFF_LOOPBACK, lambda route: route.abort())
     tab = context.new_page()
     tab.set_default_timeout(20_000)
     yield tab

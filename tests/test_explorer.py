@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from atlas import publish
 from atlas.catalog import KINDS, Catalog, Entry, load_catalog
-from conftest import ROOT
+from conftest import OFF_LOOPBACK, ROOT
 
 VOCABULARY = ("neural network diffusion attention model language vision learning deep generative "
               "transformer image text audio data training inference prompt agent guide practical "
@@ -223,13 +223,30 @@ def big_data_year(data: dict[str, Any], entry_id: str) -> int:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_explorer_on_the_real_catalog_after_instant_navigation(page: Any, site_url: str) -> None:
+def test_explorer_on_the_real_catalog_and_on_instant_navigation(page: Any, site_url: str) -> None:
     catalog = load_catalog(ROOT / "catalog")
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url)
+            if request.url.endswith("/explorer.json") else None)
     page.goto(site_url + "catalog/books/")
     page.click(".md-nav a[href$='explorer/']")
     page.wait_for_url("**/catalog/explorer/")
     page.wait_for_selector(".atlas-explorer[data-state=ready]")
     assert sorted(shown_ids(page)) == sorted(e.id for e in catalog.entries)[:100]
+    # Material's instant navigation swaps the page content and emits on document$: the new
+    # content is initialised too, from the data already loaded.
+    page.evaluate("""() => {
+        const old = document.querySelector('.atlas-explorer');
+        const fresh = document.createElement('div');
+        fresh.className = 'atlas-explorer';
+        fresh.dataset.src = old.dataset.src;
+        fresh.dataset.root = old.dataset.root;
+        old.replaceWith(fresh);
+        document$.next(document);
+    }""")
+    page.wait_for_selector(".atlas-explorer[data-state=ready]")
+    assert sorted(shown_ids(page)) == sorted(e.id for e in catalog.entries)[:100]
+    assert len(fetched) == 1, fetched
     first = catalog.entries[0]
     page.click(f"tr[data-id={first.id}] a")
     page.wait_for_url(f"**/entries/{first.id}/")
@@ -240,6 +257,7 @@ def test_explorer_on_the_real_catalog_after_instant_navigation(page: Any, site_u
 def test_explorer_without_javascript_is_a_plain_list(browser: Any, site_url: str) -> None:
     catalog = load_catalog(ROOT / "catalog")
     context = browser.new_context(java_script_enabled=False)
+    context.route(OFF_LOOPBACK, lambda route: route.abort())
     try:
         tab = context.new_page()
         tab.goto(site_url + "zh/catalog/explorer/")

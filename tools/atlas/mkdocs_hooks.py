@@ -35,6 +35,12 @@ def _project_root(config: MkDocsConfig) -> Path:
     return Path(config.config_file_path).resolve().parent
 
 
+def _public_url(config: MkDocsConfig) -> str | None:
+    """The published address of this language's site, ending in '/', if configured."""
+    url = _settings(config).get("public_url") or config.site_url
+    return url.rstrip("/") + "/" if url else None
+
+
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     settings = _settings(config)
     root = _project_root(config)
@@ -78,7 +84,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
                                 _state["root"], _state["learn_pages"], edit_base,
                                 config.repo_url)
     pages.update(publish.site_outputs(
-        _state["catalog"], _state["lang"], config.site_url, config.site_name,
+        _state["catalog"], _state["lang"], _public_url(config), config.site_name,
         config.use_directory_urls, primary=_state["lang"] == "en",
         suggest_url=site.suggest_url(config.repo_url)))
     for uri, content in pages.items():
@@ -102,23 +108,25 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
-    """Entry pages carry their schema.org JSON-LD; the other pages link the Atom feed.
+    """Entry pages carry their schema.org JSON-LD; the home page announces the Atom feed.
 
-    (Entry pages are the bulk of the site and have a size budget: no feed link there.)
+    The feed link is on the home page only, and relative: Material reads every
+    ``link[rel=alternate]`` as another language and fetches the sitemap next to it.
     """
     src = page.file.src_uri
     if src.startswith("entries/") and src.endswith(".md"):
         entry = _state["by_id"].get(src[len("entries/"):-len(".md")])
         if entry is None:
             return output
-        data = publish.entry_jsonld(entry, _state["catalog"], _state["lang"], page.canonical_url)
+        public = _public_url(config)
+        data = publish.entry_jsonld(entry, _state["catalog"], _state["lang"],
+                                    public + page.url if public else page.canonical_url)
         return publish.insert_into_head(output, publish.jsonld_script(data))
-    depth = page.url.count("/") if config.use_directory_urls else page.file.dest_uri.count("/")
-    feed = f"{config.site_url.rstrip('/')}/feed.xml" if config.site_url else \
-        "../" * depth + "feed.xml"  # absolute when known: the 404 page is served anywhere
-    return publish.insert_into_head(
-        output, f'<link rel="alternate" type="application/atom+xml" '
-                f'title="{site.escape_attr(config.site_name)}" href="{site.escape_attr(feed)}">')
+    if page.is_homepage:
+        return publish.insert_into_head(
+            output, f'<link rel="alternate" type="application/atom+xml" '
+                    f'title="{site.escape_attr(config.site_name)}" href="feed.xml">')
+    return output
 
 
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
