@@ -99,9 +99,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 OFF_LOOPBACK = re.compile(r"^(?!https?://127\.\d+\.\d+\.\d+[:/])[a-z]+://")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's headless Chromium driven by Playwright (it cannot download its own here)."""
+    """Debian's headless Chromium driven by Playwright (it cannot download its own here).
+
+    Per module, not per session: Playwright's sync API keeps an asyncio event loop running
+    in this thread while it is open, and `asyncio.run` (the link checker) refuses to start
+    inside a running loop, so it must be closed before the next module's tests.
+    """
     if not CHROMIUM.exists():
         pytest.fail("browser tests need /usr/bin/chromium: run `make browser` "
                     "(apt-get install chromium fonts-noto-cjk)")
