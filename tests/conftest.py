@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -95,11 +96,17 @@ def site_url(built_site: Path) -> Iterator[str]:
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+OFF_LOOPBACK = re.compile(r"^(?!https?://127\.\d+\.\d+\.\d+[:/])[a-z]+://")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's headless Chromium driven by Playwright (it cannot download its own here)."""
+    """Debian's headless Chromium driven by Playwright (it cannot download its own here).
+
+    Per module, not per session: Playwright's sync API keeps an asyncio event loop running
+    in this thread while it is open, and `asyncio.run` (the link checker) refuses to start
+    inside a running loop, so it must be closed before the next module's tests.
+    """
     if not CHROMIUM.exists():
         pytest.fail("browser tests need /usr/bin/chromium: run `make browser` "
                     "(apt-get install chromium fonts-noto-cjk)")
@@ -117,6 +124,9 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # Tests touch loopback only: the theme's web fonts, GitHub's API (repository facts) and
+    # anything else off 127.0.0.0/8 are refused before they leave the machine.
+    context.route(OFF_LOOPBACK, lambda route: route.abort())
     tab = context.new_page()
     tab.set_default_timeout(20_000)
     yield tab
