@@ -145,8 +145,9 @@ def on_post_build(config: MkDocsConfig) -> None:
     for other in settings.get("alternate_builds", []):
         target = Path(config.site_dir) / other["dir"]
         log.info("Building %s into %s", other["config"], target)
+        site_url = f"{config.site_url.rstrip('/')}/{other['dir']}/" if config.site_url else None
         alternate = load_config(str(_project_root(config) / other["config"]),
-                                site_dir=str(target), strict=config.strict)
+                                site_dir=str(target), strict=config.strict, site_url=site_url)
         alternate.extra["atlas"]["loaded_catalog"] = _state["catalog"]
         try:
             build(alternate)
