@@ -152,6 +152,19 @@ class Session:
             value /= self.world_size
         return value
 
+    def parameter_digests(self, model: torch.nn.Module) -> list[str]:
+        """A hash of the model's parameters from every rank (identical under correct DDP)."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for tensor in model.state_dict().values():
+            digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+        if self.world_size == 1:
+            return [digest.hexdigest()]
+        gathered: list[Any] = [None] * self.world_size
+        dist.all_gather_object(gathered, digest.hexdigest())
+        return gathered
+
     # -- checkpoints ------------------------------------------------------------------
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
