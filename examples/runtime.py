@@ -36,6 +36,7 @@ CHECKPOINT = "checkpoint.pt"
 def add_options(parser: argparse.ArgumentParser, *, steps: int, checkpoint_every: int = 100
                 ) -> None:
     """The options every example takes; ``steps`` is the default length of training."""
+    one_line_errors(parser)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                         help="where to run (auto: cuda, then mps, then cpu)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -55,6 +56,11 @@ def add_options(parser: argparse.ArgumentParser, *, steps: int, checkpoint_every
                         help="on CUDA, train in float32 instead of bf16 autocast")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar")
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Make a bad option a single line on stderr (argparse prints its usage too)."""
+    parser.error = fail  # type: ignore[method-assign]
 
 
 def positive_int(text: str) -> int:
