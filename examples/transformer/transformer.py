@@ -206,10 +206,10 @@ def learning_rate(step: int, total: int, peak: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    runtime.add_options(parser, steps=1200, checkpoint_every=200)
-    parser.add_argument("--batch-size", type=runtime.positive_int, default=64,
-                        help="sequences per step and process (default 64)")
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    runtime.add_options(parser, steps=1800, checkpoint_every=300)
+    parser.add_argument("--batch-size", type=runtime.positive_int, default=128,
+                        help="sequences per step and process (default 128)")
+    parser.add_argument("--lr", type=float, default=5e-3, help="peak learning rate")
     parser.add_argument("--eval-size", type=runtime.positive_int, default=2000,
                         help="held-out sequences for the exact-match accuracy")
     args = parser.parse_args()
