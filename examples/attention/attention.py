@@ -227,8 +227,9 @@ def main() -> int:
     # Nothing is trained: the training options of the other examples do not apply.
     args.compile, args.bf16, args.resume = False, False, False
     with runtime.session(args, "attention") as run:
-        if run.device.type == "mps":
-            torch.set_default_dtype(torch.float32)
+        # The checks are about float32 precision: no TF32 matrix products on CUDA.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
         generator = torch.Generator().manual_seed(args.seed)
         example = worked_example(run.device, generator)
         results = checks(run.device, generator, small=args.dry_run)
