@@ -258,5 +258,8 @@ def session(args: argparse.Namespace, name: str) -> Iterator[Session]:
     run = start(args, name)
     try:
         yield run
+        # Every rank leaves together: a rank tearing gloo down while another still works
+        # (rank 0 draws figures) can abort with "terminate called without an active exception".
+        run.barrier()
     finally:
         run.close()
