@@ -1,0 +1,350 @@
+"""An encoder-decoder Transformer, trained from scratch to reverse sequences.
+
+The task: read a sequence of 1 to 16 digits and write it backwards. Sequences in a batch
+have different lengths, so they are padded, and padding masks keep attention off the
+padding. Writing output position i needs input position n - 1 - i, which only the
+decoder's cross-attention can fetch, so the task cannot be solved without it.
+
+    encoder:  x = x + SelfAttention(LN(x)),          x = x + FeedForward(LN(x))
+    decoder:  y = y + CausalSelfAttention(LN(y)),    y = y + CrossAttention(LN(y), memory)
+              y = y + FeedForward(LN(y))
+
+(pre-norm layers; Vaswani et al. 2017 put the LayerNorm after each residual sum instead,
+which trains less easily without a learning-rate warm-up.) Trained with teacher forcing
+and cross-entropy; evaluated by greedy decoding and exact-match accuracy on held-out
+sequences.
+
+    python examples/transformer/transformer.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import runtime  # noqa: E402
+
+PAD, BOS, EOS = 0, 1, 2          # special tokens; digits 0-9 are tokens 3-12
+DIGITS = 10
+VOCAB = 3 + DIGITS
+MAX_LEN = 16                     # longest sequence to reverse
+
+
+# -- model ------------------------------------------------------------------------------
+
+
+class Attention(nn.Module):
+    """Multi-head attention of queries from x over keys/values from `source`."""
+
+    def __init__(self, d_model: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.query = nn.Linear(d_model, d_model)
+        self.key_value = nn.Linear(d_model, 2 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+
+    def forward(self, x: torch.Tensor, source: torch.Tensor, allowed: torch.Tensor,
+                weights: list | None = None) -> torch.Tensor:
+        """x: (B, T, d), source: (B, S, d), allowed: bool (B, 1, T or 1, S) -> (B, T, d)."""
+        b, t, d = x.shape
+        split = lambda z: z.view(b, -1, self.heads, d // self.heads).transpose(1, 2)  # noqa: E731
+        q = split(self.query(x))                                  # (B, h, T, d/h)
+        k, v = (split(z) for z in self.key_value(source).chunk(2, dim=-1))
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        if weights is not None:  # for the figure: softmax(q k^T / sqrt(d_k)) with the mask
+            scores = (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]))
+            weights.append(scores.masked_fill(~allowed, float("-inf")).softmax(-1))
+        return self.out(out.transpose(1, 2).reshape(b, t, d))
+
+
+def feed_forward(d_model: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(),
+                         nn.Linear(4 * d_model, d_model))
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, d_model: int, heads: int) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.attention = Attention(d_model, heads)
+        self.feed_forward = feed_forward(d_model)
+
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        h = self.norm1(x)
+        x = x + self.attention(h, h, allowed)
+        return x + self.feed_forward(self.norm2(x))
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, d_model: int, heads: int) -> None:
+        super().__init__()
+        self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model) for _ in range(3))
+        self.self_attention = Attention(d_model, heads)
+        self.cross_attention = Attention(d_model, heads)
+        self.feed_forward = feed_forward(d_model)
+
+    def forward(self, y: torch.Tensor, memory: torch.Tensor, causal: torch.Tensor,
+                source_allowed: torch.Tensor, weights: list | None = None) -> torch.Tensor:
+        h = self.norm1(y)
+        y = y + self.self_attention(h, h, causal)
+        y = y + self.cross_attention(self.norm2(y), memory, source_allowed, weights)
+        return y + self.feed_forward(self.norm3(y))
+
+
+def sinusoids(length: int, d_model: int) -> torch.Tensor:
+    """PE(p, 2i) = sin(p / 10000^(2i/d)), PE(p, 2i+1) = cos(p / 10000^(2i/d)): (length, d)."""
+    position = torch.arange(length).float()[:, None]
+    frequency = torch.exp(-math.log(10000.0) * torch.arange(0, d_model, 2).float() / d_model)
+    table = torch.zeros(length, d_model)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency)
+    return table
+
+
+class Transformer(nn.Module):
+    def __init__(self, d_model: int = 64, heads: int = 4, layers: int = 2) -> None:
+        super().__init__()
+        self.d_model = d_model
+        self.embed = nn.Embedding(VOCAB, d_model)
+        self.register_buffer("positions", sinusoids(MAX_LEN + 2, d_model), persistent=False)
+        self.encoder = nn.ModuleList(EncoderLayer(d_model, heads) for _ in range(layers))
+        self.decoder = nn.ModuleList(DecoderLayer(d_model, heads) for _ in range(layers))
+        self.encoder_norm, self.decoder_norm = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, VOCAB)
+
+    def embedding(self, tokens: torch.Tensor) -> torch.Tensor:
+        # Scaling by sqrt(d) puts the token embedding on the scale of the positions.
+        return self.embed(tokens) * math.sqrt(self.d_model) + self.positions[:tokens.shape[1]]
+
+    def encode(self, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """source: (B, S) tokens -> memory (B, S, d) and the keys it allows (B, 1, 1, S)."""
+        allowed = (source != PAD)[:, None, None, :]   # never attend to padding
+        x = self.embedding(source)
+        for layer in self.encoder:
+            x = layer(x, allowed)
+        return self.encoder_norm(x), allowed
+
+    def decode(self, target: torch.Tensor, memory: torch.Tensor, source_allowed: torch.Tensor,
+               weights: list | None = None) -> torch.Tensor:
+        """target: (B, T) tokens so far -> logits (B, T, VOCAB) for each next token."""
+        t = target.shape[1]
+        # Position i may see 0..i. Padding after EOS needs no mask: the loss ignores those
+        # positions and causality keeps them from influencing the real ones.
+        causal = torch.ones(t, t, dtype=torch.bool, device=target.device).tril()
+        y = self.embedding(target)
+        for layer in self.decoder:
+            y = layer(y, memory, causal, source_allowed, weights)
+        return self.head(self.decoder_norm(y))
+
+    def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        memory, allowed = self.encode(source)
+        return self.decode(target, memory, allowed)
+
+    @torch.no_grad()
+    def greedy(self, source: torch.Tensor) -> torch.Tensor:
+        """Decode one token at a time, always the most likely: (B, S) -> (B, S + 1)."""
+        memory, allowed = self.encode(source)
+        output = torch.full((source.shape[0], 1), BOS, device=source.device)
+        for _ in range(source.shape[1] + 1):
+            next_token = self.decode(output, memory, allowed)[:, -1].argmax(-1)
+            output = torch.cat([output, next_token[:, None]], dim=1)
+        return output[:, 1:]
+
+
+# -- data -------------------------------------------------------------------------------
+
+
+def batch(size: int, generator: torch.Generator, max_len: int = MAX_LEN
+          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random digit strings of length 1..max_len, padded.
+
+    source (B, max_len):      d1 d2 ... dn PAD ...
+    decoder input (B, +1):    BOS dn ... d1 PAD ...
+    decoder target (B, +1):   dn ... d1 EOS PAD ...
+    """
+    lengths = torch.randint(1, max_len + 1, (size,), generator=generator)
+    digits = torch.randint(3, 3 + DIGITS, (size, max_len), generator=generator)
+    position = torch.arange(max_len)
+    real = position[None, :] < lengths[:, None]
+    source = torch.where(real, digits, PAD)
+    # Reverse each row's first n entries: output position i reads source position n - 1 - i.
+    index = (lengths[:, None] - 1 - position[None, :]).clamp(min=0)
+    reversed_ = torch.where(real, source.gather(1, index), PAD)
+    pad_column = torch.full((size, 1), PAD)
+    target = torch.cat([reversed_, pad_column], dim=1)
+    target[torch.arange(size), lengths] = EOS
+    decoder_input = torch.cat([torch.full((size, 1), BOS), reversed_], dim=1)
+    return source, decoder_input, target
+
+
+def exact_match(model: Transformer, source: torch.Tensor, target: torch.Tensor
+                ) -> torch.Tensor:
+    """Per sequence: did greedy decoding write every reversed digit and then EOS?"""
+    predicted = model.greedy(source)
+    relevant = target != PAD                               # the digits and the EOS
+    return ((predicted == target) | ~relevant).all(dim=1)
+
+
+# -- training ---------------------------------------------------------------------------
+
+
+def learning_rate(step: int, total: int, peak: float) -> float:
+    """Linear warm-up over 100 steps, then cosine decay to a tenth of the peak."""
+    if step < 100:
+        return peak * (step + 1) / 100
+    progress = (step - 100) / max(1, total - 100)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    runtime.add_options(parser, steps=1800, checkpoint_every=300)
+    parser.add_argument("--batch-size", type=runtime.positive_int, default=128,
+                        help="sequences per step and process (default 128)")
+    parser.add_argument("--lr", type=float, default=5e-3, help="peak learning rate")
+    parser.add_argument("--eval-size", type=runtime.positive_int, default=2000,
+                        help="held-out sequences for the exact-match accuracy")
+    args = parser.parse_args()
+    if not 0 < args.lr < 1:
+        runtime.fail(f"--lr {args.lr} must be between 0 and 1")
+    if args.dry_run:
+        args.steps, args.eval_size = min(args.steps, 20), 64
+
+    with runtime.session(args, "transformer") as run:
+        if run.device.type == "cpu":
+            # A model this small runs fastest on one thread per process: each operation is
+            # too small to split, and extra threads only contend for the cores.
+            torch.set_num_threads(1)
+        model = Transformer().to(run.device)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+        step, losses = 0, []
+        state = run.load_checkpoint()
+        if state is not None:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            step, losses = state["step"], state["losses"]
+        trained = run.wrap(model)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        with run.progress(args.steps, step) as bar:
+            while step < args.steps:
+                for group in optimizer.param_groups:
+                    group["lr"] = learning_rate(step, args.steps, args.lr)
+                source, decoder_input, target = (
+                    z.to(run.device) for z in batch(args.batch_size, run.generator(step)))
+                with run.autocast():
+                    logits = trained(source, decoder_input)
+                loss = F.cross_entropy(logits.float().reshape(-1, VOCAB), target.reshape(-1),
+                                       ignore_index=PAD)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                step += 1
+                losses.append(float(run.all_reduce_mean(loss.detach())))
+                bar.update()
+                bar.set_postfix(loss=f"{losses[-1]:.3f}")
+                if step % args.checkpoint_every == 0 or step == args.steps:
+                    run.save_checkpoint({"model": model.state_dict(), "step": step,
+                                         "optimizer": optimizer.state_dict(),
+                                         "losses": losses})
+        train_seconds = time.perf_counter() - started
+        train_cpu_seconds = time.process_time() - cpu_started
+
+        # Held-out sequences from a generator no training step uses.
+        model.eval()
+        held_out = torch.Generator().manual_seed(10**12 + args.seed)
+        source, _, target = batch(args.eval_size, held_out)
+        source, target = source.to(run.device), target.to(run.device)
+        with run.autocast():
+            correct = torch.cat([exact_match(model, s, t) for s, t in
+                                 zip(source.split(500), target.split(500), strict=True)])
+        lengths = (source != PAD).sum(1)
+        by_length = {int(n): round(float(correct[lengths == n].float().mean()), 4)
+                     for n in lengths.unique()}
+        metrics = {
+            "exact_match": round(float(correct.float().mean()), 4),
+            "exact_match_by_length": by_length,
+            "held_out_sequences": args.eval_size,
+            "max_length": MAX_LEN,
+            "final_train_loss": round(sum(losses[-20:]) / len(losses[-20:]), 5),
+            "steps": args.steps, "batch_size": args.batch_size, "processes": run.world_size,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "parameter_digests": run.parameter_digests(model),
+            "device": run.device.type, "seed": args.seed,
+            # Wall and CPU seconds of this process's training (after a resume: this part).
+            "timing": {"train_seconds": round(train_seconds, 2),
+                       "train_cpu_seconds": round(train_cpu_seconds, 2),
+                       "steps_per_second": round((args.steps - (state or {"step": 0})["step"])
+                                                 / max(train_seconds, 1e-9), 2)},
+        }
+        if run.is_main:
+            show_examples(model, run.device)
+            draw_figures(model, losses, by_length, run.device, run.out)
+        run.write_metrics(metrics)
+    return 0
+
+
+def show_examples(model: Transformer, device: torch.device) -> None:
+    source, _, target = batch(4, torch.Generator().manual_seed(7))
+    predicted = model.greedy(source.to(device)).cpu()
+    text = lambda row: " ".join(str(int(t) - 3) for t in row if t >= 3)  # noqa: E731
+    for s, p in zip(source, predicted, strict=True):
+        end = (p == EOS).nonzero()
+        p = p[:int(end[0])] if len(end) else p
+        print(f"  {text(s):>32}  ->  {text(p)}")
+
+
+def draw_figures(model: Transformer, losses: list[float], by_length: dict[int, float],
+                 device: torch.device, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
+    ax_loss.plot(range(1, len(losses) + 1), losses, linewidth=0.8)
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("training cross-entropy (nats/token)")
+    ax_loss.set_title("training loss")
+    ax_acc.bar(list(by_length), [100 * a for a in by_length.values()])
+    ax_acc.set_ylim(0, 105)
+    ax_acc.set_xlabel("sequence length")
+    ax_acc.set_ylabel("exact match (%)")
+    ax_acc.set_title("held-out exact match by length (greedy)")
+    fig.savefig(out / "training.png", dpi=80)
+    plt.close(fig)
+
+    # Cross-attention of the last decoder layer while reading one sequence: the reversal
+    # shows up as an anti-diagonal (output i looks at input n - 1 - i).
+    source, decoder_input, _ = batch(1, torch.Generator().manual_seed(3))
+    n = int((source != PAD).sum())
+    source, decoder_input = source[:, :n].to(device), decoder_input[:, :n + 1].to(device)
+    weights: list = []
+    with torch.no_grad():
+        memory, allowed = model.encode(source)
+        model.decode(decoder_input, memory, allowed, weights)
+    grid = weights[-1][0].mean(0).float().cpu()               # (n + 1, n), heads averaged
+    fig, ax = plt.subplots(figsize=(4.6, 4.2), constrained_layout=True)
+    ax.imshow(grid, cmap="viridis", vmin=0, vmax=1)
+    digits = [str(int(t) - 3) for t in source[0]]
+    ax.set_xticks(range(n), digits)
+    ax.set_yticks(range(n + 1), ["BOS"] + digits[::-1])
+    ax.set_xlabel("input (encoder position)")
+    ax.set_ylabel("decoder input (predicting the next digit)")
+    ax.set_title("cross-attention, last layer, heads averaged", fontsize=10)
+    fig.savefig(out / "cross_attention.png", dpi=80)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
