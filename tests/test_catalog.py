@@ -1,0 +1,287 @@
+"""The catalog loader and `atlas validate`: good input, and every kind of bad input."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from atlas.catalog import (
+    KINDS,
+    isbn_is_valid,
+    load_catalog,
+    normalize_url,
+    url_problem,
+)
+from conftest import CATALOG, GOOD_BOOK, run_atlas, write_entry
+
+LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+): (?P<field>\S+): (?P<message>.+)$")
+
+
+def problems_of(catalog_dir: Path) -> list[str]:
+    return [str(p) for p in load_catalog(catalog_dir).problems]
+
+
+def one_problem(catalog_dir: Path) -> tuple[int, str, str]:
+    problems = load_catalog(catalog_dir).problems
+    assert len(problems) == 1, problems
+    return problems[0].line, problems[0].field, problems[0].message
+
+
+def test_real_catalog_is_valid() -> None:
+    catalog = load_catalog(CATALOG)
+    assert catalog.problems == []
+    assert catalog.entries, "the catalog has entries"
+    assert {topic.id for topic in catalog.topics.values()} >= {
+        "nlp", "word-embeddings", "language-models", "seq2seq", "attention", "pretrained-models",
+        "computer-vision", "cnn", "gan", "vae", "segmentation", "detection", "machine-learning",
+        "deep-learning", "reinforcement-learning", "transfer-learning", "meta-learning",
+        "transformer", "diffusion", "llm", "text-to-image", "multimodal", "prompting",
+        "evaluation", "deployment"}
+
+
+def test_real_catalog_content_size() -> None:
+    """Issue 2: at least 20 books, 20 websites and 20 tools, in English and Chinese."""
+    entries = load_catalog(CATALOG).entries
+    for kind in ("book", "website", "tool"):
+        assert sum(e.kind == kind for e in entries) >= 20, kind
+    languages = {code for e in entries for code in e.languages}
+    assert {"en", "zh"} <= languages
+
+
+def test_every_entry_starts_with_schema_line() -> None:
+    for path in CATALOG.glob("*/*.yaml"):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../schema.json", path
+
+
+def test_good_entry_loads(make_catalog) -> None:
+    catalog = load_catalog(make_catalog({"book/deep-learning": GOOD_BOOK}))
+    assert catalog.problems == []
+    (entry,) = catalog.entries
+    assert entry.id == "deep-learning" and entry.kind == "book"
+    assert entry.data["added"] == "2026-11-28"  # dates stay as written
+    assert entry.line("url") == 8
+
+
+def test_cli_ok(make_catalog) -> None:
+    result = run_atlas("validate", str(make_catalog({"book/deep-learning": GOOD_BOOK})))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 entries OK" in result.stdout
+
+
+@pytest.mark.parametrize(("change", "line", "field", "message"), [
+    (("title: Deep Learning", "title: ''"), 3, "title", "too short"),
+    (("level: advanced", "level: expert"), 15, "level", "is not one of"),
+    (("year: 2016", "year: '2016'"), 5, "year", "expected integer"),
+    (("year: 2016", "year: 1492"), 5, "year", "not a plausible year"),
+    (("isbn: 978-0-262-03561-3", "isbn: 978-0-262-03561-4"), 7, "isbn", "not a valid ISBN"),
+    (("added: 2026-11-28", "added: 2026-02-30"), 17, "added", "not a real date"),
+    (("topics: [deep-learning]", "topics: [deep-learning, telepathy]"), 12, "topics[1]",
+     "unknown topic"),
+    (("tags: [textbook]", "tags: [Text Book]"), 13, "tags[0]", "expected form"),
+    (("languages: [en]", "languages: [english]"), 14, "languages[0]", "expected form"),
+    (("kind: book", "kind: tool"), 2, "kind", "does not match its folder"),
+    (("access: free", "access: free\nstars: 5"), 17, "stars", "unknown field"),
+    (("url: https://www.deeplearningbook.org/", "url: javascript:alert(1)"), 8, "url",
+     "http or https"),
+    (("url: https://www.deeplearningbook.org/", "url: ftp://example.org/book"), 8, "url",
+     "http or https"),
+    (("url: https://www.deeplearningbook.org/", "url: http://localhost:8000/"), 8, "url",
+     "not a public host"),
+    (("url: https://www.deeplearningbook.org/", "url: http://10.0.0.1/"), 8, "url",
+     "not an IP address"),
+    (("url: https://www.deeplearningbook.org/", "url: https://user:pw@example.org/"), 8, "url",
+     "user name or password"),
+    (("url: https://www.deeplearningbook.org/", "url: https://intranet/"), 8, "url",
+     "not a valid domain"),
+    (("url: https://www.deeplearningbook.org/", "url: 'https:///path'"), 8, "url", "no host"),
+    (("  en: A thorough", "  en: <script>alert(1)</script> A thorough"), 10, "description.en",
+     "HTML is not allowed"),
+    (("  en: A thorough", "  en: See [here](https://evil.example) a thorough"), 10,
+     "description.en", "Markdown links"),
+    (("  en: A thorough graduate textbook on neural networks and their mathematics.", "  en: x"),
+     10, "description.en", "too short"),
+    (("  en: A thorough", "  en: " + "long " * 130 + "thorough"), 10, "description.en",
+     "too long"),
+    (("title: Deep Learning", "title: Deep &amp; Learning"), 3, "title", "HTML"),
+])
+def test_bad_field(make_catalog, change: tuple[str, str], line: int, field: str,
+                   message: str) -> None:
+    text = GOOD_BOOK.replace(*change)
+    assert text != GOOD_BOOK
+    got_line, got_field, got_message = one_problem(make_catalog({"book/deep-learning": text}))
+    assert (got_line, got_field) == (line, field), got_message
+    assert message in got_message
+
+
+@pytest.mark.parametrize(("removed", "field"), [
+    ("url", "url"), ("description", "description"), ("authors", "authors"), ("added", "added"),
+])
+def test_missing_field(make_catalog, removed: str, field: str) -> None:
+    lines = GOOD_BOOK.splitlines(keepends=True)
+    start = next(i for i, text in enumerate(lines) if text.startswith(f"{removed}:"))
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("  "):
+        end += 1
+    text = "".join(lines[:start] + lines[end:])
+    _, got_field, message = one_problem(make_catalog({"book/deep-learning": text}))
+    assert got_field == field
+    assert "required field is missing" in message
+
+
+def test_per_kind_requirements(make_catalog) -> None:
+    tool = GOOD_BOOK.replace("kind: book", "kind: tool").replace("access: free",
+                                                                  "access: open-source")
+    catalog = make_catalog({"tool/deep-learning": tool})
+    problems = problems_of(catalog)
+    text = "\n".join(problems)
+    assert "repository: required field is missing" in text
+    assert "license: required field is missing" in text
+    assert "isbn: not a field of a tool entry" in text
+    assert "publisher: not a field of a tool entry" in text
+    paper = GOOD_BOOK.replace("kind: book", "kind: paper").replace(
+        "publisher: MIT Press\nisbn: 978-0-262-03561-3\n", "")
+    (catalog / "tool" / "deep-learning.yaml").unlink()
+    (problem,) = problems_of(make_catalog({"paper/deep-learning": paper}))
+    assert problem.endswith("arxiv or doi: a paper entry needs arxiv or doi")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "file is empty"),
+    (b"# only a comment\n", "file is empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "binary file"),
+    ("title: caf\u00e9".encode("latin-1"), "not valid UTF-8"),
+    (b"- a\n- list\n", "must be a mapping of fields, not a list"),
+    (b"just a string\n", "not a str"),
+    (b"kind: book\n\ttitle: tabs\n", "tabs are not allowed"),
+    (b"kind: [unclosed\n", "invalid YAML"),
+    (b"kind: book\nkind: tool\n", "duplicate key"),
+    (b"a: &a [1, 2]\nb: *a\n", "anchors and aliases are not allowed"),
+    (b"kind: book\n---\nkind: tool\n", "one YAML document per file"),
+    (b"x: !!python/object/apply:os.system [echo hacked]\n", "unsupported YAML tag"),
+    (b"x: !!binary aGVsbG8=\n", "unsupported YAML tag"),
+])
+def test_unreadable_files(make_catalog, content: bytes, message: str) -> None:
+    catalog = make_catalog()
+    path = catalog / "book" / "broken.yaml"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    problems = problems_of(catalog)
+    assert len(problems) == 1 and message in problems[0], problems
+    assert LINE.match(problems[0])
+
+
+def test_alias_bomb_is_refused_quickly(make_catalog) -> None:
+    bomb = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    bomb += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    catalog = make_catalog()
+    write_entry(catalog, "book", "bomb", "\n".join(bomb) + "\n")
+    (problem,) = problems_of(catalog)
+    assert "anchors and aliases are not allowed" in problem
+
+
+def test_huge_file_is_refused_without_reading(make_catalog) -> None:
+    catalog = make_catalog()
+    path = catalog / "book" / "huge.yaml"
+    path.parent.mkdir()
+    with path.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    (problem,) = problems_of(catalog)
+    assert "52,428,800 bytes" in problem and "limit" in problem
+
+
+def test_files_in_wrong_places(make_catalog) -> None:
+    catalog = make_catalog()
+    write_entry(catalog, "books", "x", GOOD_BOOK)  # not a kind
+    write_entry(catalog, "book", "Bad_Name", GOOD_BOOK)
+    (catalog / "book" / "notes.txt").write_text("hello", encoding="utf-8")
+    text = "\n".join(problems_of(catalog))
+    assert "entries live in catalog/<kind>/<id>.yaml" in text
+    assert "must be a lower-case hyphenated id" in text
+    assert "must end in .yaml" in text
+
+
+def test_duplicates_across_files(make_catalog) -> None:
+    other = (GOOD_BOOK.replace("kind: book", "kind: website")
+             .replace("url: https://www.deeplearningbook.org/",
+                      "url: HTTP://DeepLearningBook.org?utm_source=x#top")
+             .replace("publisher: MIT Press\nisbn: 978-0-262-03561-3\n", ""))
+    catalog = make_catalog({"book/deep-learning": GOOD_BOOK, "website/deep-learning": other})
+    problems = problems_of(catalog)
+    assert any("id: duplicate id" in p for p in problems), problems
+    assert any("url: duplicate URL" in p and "book/deep-learning.yaml:8" in p for p in problems)
+
+
+def test_every_problem_reported_in_one_run(make_catalog) -> None:
+    catalog = make_catalog({
+        "book/a": GOOD_BOOK.replace("level: advanced", "level: expert"),
+        "book/b": GOOD_BOOK.replace("https://www.deeplearningbook.org/", "https://b.example.org/")
+        .replace("year: 2016", "year: 3000"),
+        "book/c": "kind: [",
+    })
+    result = run_atlas("validate", str(catalog))
+    assert result.returncode == 1
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 3, lines
+    assert all(LINE.match(line) for line in lines)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "3 problem(s) in 3 file(s)" in result.stderr
+
+
+def test_cli_missing_folder_and_topics(tmp_path: Path) -> None:
+    result = run_atlas("validate", str(tmp_path / "nowhere"))
+    assert result.returncode == 1 and "catalog folder not found" in result.stdout
+    (tmp_path / "cat").mkdir()
+    result = run_atlas("validate", str(tmp_path / "cat"))
+    assert result.returncode == 1 and "topic taxonomy is missing" in result.stdout
+
+
+def test_topic_taxonomy_problems(make_catalog) -> None:
+    catalog = make_catalog()
+    (catalog / "topics.yaml").write_text(
+        "topics:\n"
+        "  - {id: a, name: {en: A, zh: 甲}, description: {en: a, zh: 甲}, parent: b}\n"
+        "  - {id: b, name: {en: B, zh: 乙}, description: {en: b, zh: 乙}, parent: a}\n"
+        "  - {id: a, name: {en: A, zh: 甲}, description: {en: a, zh: 甲}}\n"
+        "  - {id: c, name: {en: C}, description: {en: c, zh: 丙}, parent: nowhere, colour: red}\n",
+        encoding="utf-8")
+    text = "\n".join(problems_of(catalog))
+    assert "topics.yaml:4: a.id: duplicate topic id" in text
+    assert "c.name: needs non-empty 'en' and 'zh' text" in text
+    assert "unknown parent topic 'nowhere'" in text
+    assert "colour: unknown field" in text
+    assert "parent cycle" in text
+
+
+def test_url_normalization() -> None:
+    same = ["https://www.example.org/book/", "http://EXAMPLE.org/book",
+            "https://example.org:443/book?utm_source=news&utm_medium=x#chapter-2",
+            "https://example.org/book/?fbclid=abc"]
+    assert len({normalize_url(url) for url in same}) == 1
+    assert normalize_url("https://example.org/book?id=1") != normalize_url(
+        "https://example.org/book?id=2")
+    assert normalize_url("https://example.org:8080/") != normalize_url("https://example.org/")
+
+
+def test_url_problem_accepts_real_urls() -> None:
+    for url in ["https://zh.d2l.ai/", "https://huggingface.co/docs/transformers/index",
+                "http://www.deeplearningbook.org/", "https://arxiv.org/abs/1706.03762",
+                "https://xn--fiqs8s.xn--fiqs8s/"]:
+        assert url_problem(url) is None, url
+
+
+def test_isbn_checksums() -> None:
+    assert isbn_is_valid("978-0-262-03561-3")
+    assert isbn_is_valid("0262035618")
+    assert isbn_is_valid("0-306-40615-2")
+    assert not isbn_is_valid("0-306-40615-3")
+    assert not isbn_is_valid("978-0-262-03561-0")
+    assert not isbn_is_valid("12345")
+
+
+def test_kinds_match_schema() -> None:
+    import json
+
+    schema = json.loads((CATALOG / "schema.json").read_text(encoding="utf-8"))
+    assert tuple(schema["properties"]["kind"]["enum"]) == KINDS

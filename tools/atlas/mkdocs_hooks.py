@@ -1,0 +1,121 @@
+"""MkDocs hooks: the thin glue between MkDocs and ``atlas.site``.
+
+Configured in mkdocs.yml (``hooks:``). The English build is the primary one: after it
+finishes it builds the Chinese site (mkdocs.zh.yml) into ``<site_dir>/zh`` in the same
+process, handing over the catalog it already loaded and validated, so ``mkdocs build``
+and ``mkdocs serve`` always produce both languages and read the catalog once.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+from atlas import site
+from atlas.catalog import Catalog, load_catalog
+
+log = logging.getLogger("mkdocs.plugins.atlas")
+logging.getLogger("jieba").setLevel(logging.WARNING)  # its start-up chatter is not news
+_state: dict[str, Any] = {}
+
+
+def _settings(config: MkDocsConfig) -> dict[str, Any]:
+    return config.extra.get("atlas", {})
+
+
+def _project_root(config: MkDocsConfig) -> Path:
+    return Path(config.config_file_path).resolve().parent
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    settings = _settings(config)
+    root = _project_root(config)
+    lang = settings.get("lang", "en")
+    catalog: Catalog = settings.get("loaded_catalog") or load_catalog(
+        root / settings.get("catalog_dir", "catalog"))
+    if catalog.problems:
+        listing = "\n".join(map(str, catalog.problems))
+        raise PluginError(f"the catalog has {len(catalog.problems)} problem(s); "
+                          f"run `atlas validate`:\n{listing}")
+    examples = site.load_examples(catalog, root / settings.get("examples_dir", "examples"))
+    docs_dir = Path(config.docs_dir)
+    learn_pages = {p.relative_to(docs_dir).as_posix() for p in (docs_dir / "learn").glob("*.md")}
+    _state.update(catalog=catalog, examples=examples, lang=lang, root=root,
+                  learn_pages=learn_pages)
+    sections = site.generated_nav(catalog, lang, examples)
+    if config.nav:
+        config.nav = _expand_nav(config.nav, sections)
+    return config
+
+
+def _expand_nav(items: list[Any], sections: dict[str, list[Any]]) -> list[Any]:
+    """Replace marker strings such as ``atlas:topics`` in the nav with generated sections."""
+    expanded: list[Any] = []
+    for item in items:
+        if isinstance(item, dict):
+            expanded.append({title: _expand_nav(value, sections) if isinstance(value, list)
+                             else sections.get(value, value) for title, value in item.items()})
+        elif isinstance(item, str) and item in sections:
+            expanded.extend(sections[item])
+        else:
+            expanded.append(item)
+    return expanded
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    settings = _settings(config)
+    edit_base = settings.get("edit_base") or (
+        f"{config.repo_url.rstrip('/')}/edit/main" if config.repo_url else None)
+    pages = site.generate_pages(_state["catalog"], _state["lang"], _state["examples"],
+                                _state["root"], _state["learn_pages"], edit_base)
+    for uri, content in pages.items():
+        if files.get_file_from_path(uri) is not None:
+            raise PluginError(f"docs/{uri} would be overwritten by a generated page; "
+                              "generated pages are never committed")
+        files.append(File.generated(config, uri, content=content))
+    for topic_id, example in _state["examples"].items():
+        for figure in example.figures:
+            uri = f"topics/{topic_id}/{site.example_figure_name(example, figure)}"
+            files.append(File.generated(config, uri, abs_src_path=str(figure)))
+    return files
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    try:
+        return site.expand_markers(markdown, _state["catalog"], _state["lang"],
+                                   page.file.src_uri)
+    except site.MarkerError as error:
+        raise PluginError(str(error)) from None
+
+
+def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
+    root = _project_root(config)
+    settings = _settings(config)
+    for path in (settings.get("catalog_dir", "catalog"), settings.get("examples_dir", "examples"),
+                 *settings.get("watch", [])):
+        if (root / path).exists():
+            server.watch(str(root / path))
+    return server
+
+
+def on_post_build(config: MkDocsConfig) -> None:
+    """Build the other language(s) into a sub-folder of this site."""
+    settings = _settings(config)
+    for other in settings.get("alternate_builds", []):
+        target = Path(config.site_dir) / other["dir"]
+        log.info("Building %s into %s", other["config"], target)
+        alternate = load_config(str(_project_root(config) / other["config"]),
+                                site_dir=str(target), strict=config.strict)
+        alternate.extra["atlas"]["loaded_catalog"] = _state["catalog"]
+        try:
+            build(alternate)
+        except Exception as error:
+            raise PluginError(f"building {other['config']} failed: {error}") from error

@@ -1,0 +1,525 @@
+"""Turn the catalog into the site's Markdown pages, in English or Chinese.
+
+Everything here is plain functions from a ``Catalog`` (and the example folders) to
+``{path: markdown}``; nothing depends on MkDocs, so the site generator can be swapped.
+The MkDocs glue is in ``mkdocs_hooks.py``.
+
+Contributor text never reaches a page as markup: every catalog string goes through
+``escape_md``, which HTML-escapes it and backslash-escapes every Markdown punctuation
+character (``pymdownx.escapeall`` makes any escaped character literal).
+"""
+
+from __future__ import annotations
+
+import heapq
+import html
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from atlas.catalog import KINDS, Catalog, Entry, Topic
+
+LANGS = ("en", "zh")
+KIND_SLUGS = {"book": "books", "website": "websites", "tool": "tools", "paper": "papers",
+              "course": "courses"}
+RELATED_LIMIT = 5
+RELATED_POOL = 100  # candidates scored per entry: keeps related entries linear in the catalog
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "book": "Book", "website": "Website", "tool": "Tool", "paper": "Paper", "course": "Course",
+        "books": "Books", "websites": "Websites", "tools": "Tools", "papers": "Papers",
+        "courses": "Courses", "catalog": "Catalog", "topics": "Topics", "tags": "Tags",
+        "beginner": "Beginner", "intermediate": "Intermediate", "advanced": "Advanced",
+        "free": "Free", "paid": "Paid", "freemium": "Freemium", "open-source": "Open source",
+        "authors": "Authors", "year": "Year", "publisher": "Publisher", "edition": "Edition",
+        "isbn": "ISBN", "url": "Link", "repository": "Source", "license": "Licence",
+        "arxiv": "arXiv", "doi": "DOI", "provider": "Provider", "languages": "Languages",
+        "level": "Level", "access": "Access", "added": "Added", "field": "Field", "value": "Value",
+        "related": "Related entries", "edit": "Edit this entry", "entries": "Entries",
+        "subtopics": "Subtopics", "parent": "Part of", "learn": "Learn the concept",
+        "example": "Runnable example", "example_title": "Example", "no_entries":
+        "No entries yet: suggest one.", "source": "Source code", "reference_run": "Reference run",
+        "metric": "Metric", "figures": "Figures", "run": "Run it", "overview": "Overview",
+        "all_topics": "All topics", "kind_intro": "{count} {kind}, grouped by main topic.",
+        "topic_count": "{count} entries", "translated": "Title in English",
+        "tags_intro": "Every tag used in the catalog, with its entries.",
+        "topics_intro": "The atlas's map of generative AI. Each topic lists its catalog entries;"
+                        " algorithm topics link to a runnable example.",
+        "other": "Other", "home_counts": "Entries in the catalog", "total": "Total",
+    },
+    "zh": {
+        "book": "书籍", "website": "网站", "tool": "工具", "paper": "论文", "course": "课程",
+        "books": "书籍", "websites": "网站", "tools": "工具", "papers": "论文",
+        "courses": "课程", "catalog": "资源目录", "topics": "主题", "tags": "标签",
+        "beginner": "入门", "intermediate": "进阶", "advanced": "高级",
+        "free": "免费", "paid": "付费", "freemium": "部分免费", "open-source": "开源",
+        "authors": "作者", "year": "年份", "publisher": "出版社", "edition": "版次",
+        "isbn": "ISBN", "url": "链接", "repository": "源代码", "license": "许可证",
+        "arxiv": "arXiv", "doi": "DOI", "provider": "提供方", "languages": "语言",
+        "level": "难度", "access": "获取方式", "added": "收录日期", "field": "字段",
+        "value": "内容", "related": "相关资源", "edit": "编辑此条目", "entries": "资源",
+        "subtopics": "子主题", "parent": "上级主题", "learn": "概念讲解",
+        "example": "可运行示例", "example_title": "示例", "no_entries": "暂无资源，欢迎推荐。",
+        "source": "源代码", "reference_run": "参考运行结果", "metric": "指标", "figures": "图表",
+        "run": "运行", "overview": "概览", "all_topics": "全部主题",
+        "kind_intro": "共 {count} 项{kind}，按主要主题分组。", "topic_count": "{count} 项资源",
+        "translated": "中文书名", "tags_intro": "目录中用到的全部标签及其资源。",
+        "topics_intro": "AIGC Atlas 的生成式 AI 知识地图。每个主题列出相关资源；"
+                        "算法主题附有可运行的示例。",
+        "other": "其他", "home_counts": "目录收录情况", "total": "合计",
+    },
+}
+LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ja": "日本語", "fr": "Français",
+                  "de": "Deutsch", "es": "Español", "ko": "한국어"}
+
+# A line break inside Chinese text folds to a space in YAML; Chinese puts none there.
+_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])\s+"
+                      r"(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$^:<>&\"'=])")
+# Characters that also open maths for arithmatex (\( \[) or are HTML become entities;
+# the rest are backslash-escaped, which pymdownx.escapeall makes literal.
+_AS_ENTITY = set("\\()[]<>&\"'")
+
+
+def escape_md(text: Any) -> str:
+    """Contributor text as literal inline Markdown: no HTML, links, emphasis or maths."""
+    collapsed = _CJK_GAP.sub("", " ".join(str(text).split()))
+    return _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group(1))};" if m.group(1) in _AS_ENTITY
+                           else "\\" + m.group(1), collapsed)
+
+
+def escape_attr(text: Any) -> str:
+    return html.escape(" ".join(str(text).split()), quote=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Examples
+
+
+@dataclass
+class Example:
+    """A folder under examples/ as the site shows it."""
+
+    name: str
+    topic: str
+    folder: Path
+    readme: dict[str, str]
+    source: Path
+    figures: list[Path] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def load_examples(catalog: Catalog, examples_dir: Path) -> dict[str, Example]:
+    """Examples named by topics (``example:`` in topics.yaml) that exist on disk, by topic id."""
+    found: dict[str, Example] = {}
+    for topic in catalog.topics.values():
+        folder = examples_dir / (topic.example or "")
+        source = folder / f"{topic.example}.py"
+        if not topic.example or not source.is_file():
+            continue
+        readme = {}
+        for lang, name in (("en", "README.md"), ("zh", "README.zh.md")):
+            path = folder / name
+            readme[lang] = path.read_text(encoding="utf-8") if path.is_file() else ""
+        reference = folder / "reference"
+        metrics_path = reference / "metrics.json"
+        metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() \
+            else {}
+        figures = sorted(reference.glob("*.png")) if reference.is_dir() else []
+        found[topic.id] = Example(topic.example, topic.id, folder, readme, source, figures,
+                                  metrics)
+    return found
+
+
+def example_figure_name(example: Example, figure: Path) -> str:
+    return f"{example.name}-{figure.name}"
+
+
+def _flatten(metrics: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{key}.")
+        elif not isinstance(value, list):
+            yield f"{prefix}{key}", value
+
+
+def _format_metric(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def example_page(example: Example, lang: str, project_root: Path) -> str:
+    t = LABELS[lang]
+    readme = example.readme.get(lang) or example.readme.get("en") or f"# {example.name}\n"
+    # The README's figures live in reference/; on the site they sit next to this page.
+    readme = re.sub(r"\]\((?:\./)?reference/([^)\s]+\.png)\)",
+                    lambda m: f"]({example.name}-{m.group(1)})", readme)
+    source = example.source.relative_to(project_root).as_posix()
+    parts = [readme.rstrip(), ""]
+    if example.figures:
+        parts += [f"## {t['figures']}", ""]
+        for figure in example.figures:
+            parts += [f"![{escape_md(figure.stem)}]({example_figure_name(example, figure)})", ""]
+    if example.metrics:
+        parts += [f"## {t['reference_run']}", "", f"| {t['metric']} | {t['value']} |",
+                  "| --- | --- |"]
+        parts += [f"| `{key}` | {escape_md(_format_metric(value))} |"
+                  for key, value in _flatten(example.metrics)]
+        parts.append("")
+    parts += [f"## {t['source']}", "", f'``` python title="{source}" linenums="1"',
+              f'--8<-- "{source}"', "```", ""]
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------------------------------
+# Catalog pages
+
+
+def entry_uri(entry: Entry) -> str:
+    return f"entries/{entry.id}.md"
+
+
+def topic_uri(topic_id: str) -> str:
+    return f"topics/{topic_id}/index.md"
+
+
+def kind_uri(kind: str) -> str:
+    return f"catalog/{KIND_SLUGS[kind]}.md"
+
+
+def relative(from_uri: str, to_uri: str) -> str:
+    """A Markdown link from one source file to another (MkDocs resolves .md links)."""
+    depth = from_uri.count("/")
+    return "../" * depth + to_uri
+
+
+def tag_anchor(tag: str) -> str:
+    return f"tag-{tag}"
+
+
+def badges(entry: Entry, lang: str) -> str:
+    """Kind, level, access and language badges; styled by their data attribute."""
+    t = LABELS[lang]
+    items = [("kind", entry.kind, t[entry.kind]), ("level", entry.level, t[entry.level]),
+             ("access", entry.access, t[entry.access])]
+    items += [("lang", code, LANGUAGE_NAMES.get(code, code)) for code in entry.languages]
+    return " ".join(f'<span class="atlas-badge" data-{name}="{escape_attr(value)}">'
+                    f"{escape_attr(label)}</span>" for name, value, label in items)
+
+
+def entry_byline(entry: Entry) -> str:
+    authors = entry.data.get("authors") or []
+    shown = ", ".join(authors[:3]) + (" et al." if len(authors) > 3 else "")
+    bits = [shown] if shown else []
+    if "year" in entry.data:
+        bits.append(str(entry.data["year"]))
+    return escape_md(", ".join(bits))
+
+
+def entry_list_item(entry: Entry, lang: str, from_uri: str) -> str:
+    title = escape_md(entry.title)
+    translated = entry.translated_title(lang)
+    head = f"[{title}]({relative(from_uri, entry_uri(entry))})"
+    if translated:
+        head += f" ({escape_md(translated)})"
+    byline = entry_byline(entry)
+    if byline:
+        head += f" · {byline}"
+    return f"- {head} {badges(entry, lang)}  \n  {escape_md(entry.text('description', lang))}"
+
+
+def topic_name(topic: Topic, lang: str) -> str:
+    return topic.name.get(lang) or topic.name.get("en") or topic.id
+
+
+def related_entries(catalog: Catalog) -> dict[str, list[Entry]]:
+    """Up to RELATED_LIMIT entries per entry, ranked by shared topics (x2) and tags.
+
+    Candidates come from the entries sharing a topic, at most RELATED_POOL of them in a
+    fixed order, so the cost stays linear in the catalog's size.
+    """
+    by_topic: dict[str, list[Entry]] = defaultdict(list)
+    features: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    for entry in catalog.entries:
+        topics = entry.data["topics"]
+        features[entry.id] = (frozenset(topics), frozenset(entry.data.get("tags", ())))
+        for topic_id in topics:
+            by_topic[topic_id].append(entry)
+    related: dict[str, list[Entry]] = {}
+    for entry in catalog.entries:
+        topics, tags = features[entry.id]
+        pool: dict[str, Entry] = {}
+        for topic_id in entry.data["topics"]:
+            for other in by_topic[topic_id][:RELATED_POOL]:
+                if other.id != entry.id and len(pool) < RELATED_POOL:
+                    pool.setdefault(other.id, other)
+
+        def rank(other: Entry, topics: frozenset = topics, tags: frozenset = tags
+                 ) -> tuple[int, str]:
+            other_topics, other_tags = features[other.id]
+            return -(2 * len(topics & other_topics) + len(tags & other_tags)), other.id
+
+        related[entry.id] = heapq.nsmallest(RELATED_LIMIT, pool.values(), key=rank)
+    return related
+
+
+def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
+               edit_url: str | None) -> str:
+    t = LABELS[lang]
+    uri = entry_uri(entry)
+    data = entry.data
+    # Material prints page.meta values into <title> and attributes without escaping.
+    meta = {"title": escape_attr(entry.title),
+            "description": escape_attr(entry.text("description", lang)[:300]),
+            "template": "entry.html"}
+    lines = ["---", *(f"{key}: {json.dumps(value, ensure_ascii=False)}"
+                      for key, value in meta.items()), "---", "",
+             f"# {escape_md(entry.title)}", "",
+             f'<p class="atlas-badges">{badges(entry, lang)}</p>', ""]
+    translated = entry.translated_title(lang)
+    if translated:
+        lines += [f"*{escape_md(translated)}*", ""]
+    lines += [escape_md(entry.text("description", lang)), "",
+              f"| {t['field']} | {t['value']} |", "| --- | --- |"]
+
+    def row(label: str, value: str) -> None:
+        lines.append(f"| {t[label]} | {value} |")
+
+    if "authors" in data:
+        row("authors", escape_md(", ".join(data["authors"])))
+    for key in ("year", "publisher", "edition", "isbn", "provider"):
+        if key in data:
+            row(key, escape_md(data[key]))
+    row("url", f"<{escape_attr(data['url'])}>")
+    if "repository" in data:
+        row("repository", f"<{escape_attr(data['repository'])}>")
+    if "license" in data:
+        row("license", escape_md(data["license"]))
+    if "arxiv" in data:
+        arxiv = data["arxiv"]
+        row("arxiv", f"[{escape_md(arxiv)}](https://arxiv.org/abs/{escape_attr(arxiv)})")
+    if "doi" in data:
+        row("doi", f"[{escape_md(data['doi'])}](https://doi.org/{escape_attr(data['doi'])})")
+    topic_links = [f"[{escape_md(topic_name(catalog.topics[topic_id], lang))}]"
+                   f"({relative(uri, topic_uri(topic_id))})" for topic_id in entry.topics]
+    lines.append(f"| {t['topics']} | {', '.join(topic_links)} |")
+    tags = data.get("tags", [])
+    if tags:
+        tag_links = [f"[{escape_md(tag)}]({relative(uri, 'catalog/tags.md')}#{tag_anchor(tag)})"
+                     for tag in tags]
+        lines.append(f"| {t['tags']} | {', '.join(tag_links)} |")
+    row("languages", escape_md(", ".join(LANGUAGE_NAMES.get(c, c) for c in entry.languages)))
+    row("level", t[entry.level])
+    row("access", t[entry.access])
+    row("added", escape_md(data["added"]))
+    lines.append("")
+    if edit_url:
+        lines += [f'[{t["edit"]}]({escape_attr(edit_url)}){{ .atlas-edit }}', ""]
+    if related:  # kept short: entry pages are the bulk of the site
+        lines += [f"## {t['related']}", ""]
+        lines += [f"- [{escape_md(other.title)}]({relative(uri, entry_uri(other))}) · "
+                  f"{t[other.kind]}" for other in related]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _entries_by_main_topic(entries: list[Entry], catalog: Catalog
+                           ) -> list[tuple[Topic, list[Entry]]]:
+    groups: dict[str, list[Entry]] = defaultdict(list)
+    for entry in entries:
+        groups[entry.topics[0]].append(entry)
+    return [(topic, sorted(groups[topic.id], key=_sort_key)) for topic in catalog.topics.values()
+            if groups.get(topic.id)]
+
+
+def _sort_key(entry: Entry) -> tuple[str, str]:
+    return (entry.title.casefold(), entry.id)
+
+
+def kind_page(kind: str, catalog: Catalog, lang: str) -> str:
+    t = LABELS[lang]
+    uri = kind_uri(kind)
+    entries = [e for e in catalog.entries if e.kind == kind]
+    lines = ["---", "search:", "  exclude: true", "---", "", f"# {t[KIND_SLUGS[kind]]}", "",
+             t["kind_intro"].format(count=len(entries), kind=t[KIND_SLUGS[kind]].lower()
+                                    if lang == "en" else t[kind]), ""]
+    for topic, members in _entries_by_main_topic(entries, catalog):
+        link = relative(uri, topic_uri(topic.id))
+        lines += [f"## [{escape_md(topic_name(topic, lang))}]({link})", ""]
+        lines += [entry_list_item(entry, lang, uri) for entry in members]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | None,
+               learn_pages: set[str]) -> str:
+    t = LABELS[lang]
+    uri = topic_uri(topic.id)
+    members = sorted((e for e in catalog.entries if topic.id in e.topics), key=_sort_key)
+    lines = [f"# {escape_md(topic_name(topic, lang))}", "",
+             escape_md(topic.description.get(lang) or topic.description.get("en", "")), ""]
+    facts = []
+    if topic.parent:
+        parent = catalog.topics[topic.parent]
+        facts.append(f"{t['parent']}: [{escape_md(topic_name(parent, lang))}]"
+                     f"({relative(uri, topic_uri(parent.id))})")
+    learn = f"learn/{topic.id}.md"
+    if learn in learn_pages:
+        facts.append(f":material-school: [{t['learn']}]({relative(uri, learn)})")
+    if example:
+        facts.append(f":material-play-circle: [{t['example']}: `examples/{example.name}/`]"
+                     f"(example.md)")
+    lines += [f"- {fact}" for fact in facts] + ([""] if facts else [])
+    children = catalog.children(topic.id)
+    if children:
+        lines += [f"## {t['subtopics']}", ""]
+        lines += [f"- [{escape_md(topic_name(child, lang))}]({relative(uri, topic_uri(child.id))})"
+                  f" — {escape_md(child.description.get(lang, ''))}" for child in children]
+        lines.append("")
+    lines += [f"## {t['entries']} {{ data-search-exclude }}", "",
+              t["topic_count"].format(count=len(members)), ""]
+    for kind in KINDS:
+        of_kind = [e for e in members if e.kind == kind]
+        if of_kind:
+            lines += [f"### {t[KIND_SLUGS[kind]]} {{ data-search-exclude }}", ""]
+            lines += [entry_list_item(entry, lang, uri) for entry in of_kind]
+            lines.append("")
+    if not members:
+        lines += [t["no_entries"], ""]
+    return "\n".join(lines)
+
+
+def topics_index_page(catalog: Catalog, lang: str, examples: dict[str, Example]) -> str:
+    t = LABELS[lang]
+    uri = "topics/index.md"
+    counts = Counter(topic_id for entry in catalog.entries for topic_id in entry.topics)
+    lines = [f"# {t['topics']}", "", t["topics_intro"], ""]
+
+    def walk(parent: str | None, depth: int) -> None:
+        for topic in catalog.children(parent):
+            marker = " :material-play-circle:" if topic.id in examples else ""
+            lines.append(f"{'    ' * depth}- [{escape_md(topic_name(topic, lang))}]"
+                         f"({relative(uri, topic_uri(topic.id))}){marker} "
+                         f"({counts.get(topic.id, 0)})")
+            walk(topic.id, depth + 1)
+
+    walk(None, 0)
+    lines.append("")
+    return "\n".join(lines)
+
+
+def tags_page(catalog: Catalog, lang: str) -> str:
+    t = LABELS[lang]
+    uri = "catalog/tags.md"
+    by_tag: dict[str, list[Entry]] = defaultdict(list)
+    for entry in catalog.entries:
+        for tag in entry.data.get("tags", []):
+            by_tag[tag].append(entry)
+    lines = ["---", "search:", "  exclude: true", "---", "", f"# {t['tags']}", "",
+             t["tags_intro"], ""]
+    lines.append(" ".join(f"[{escape_md(tag)} ({len(by_tag[tag])})](#{tag_anchor(tag)})"
+                          for tag in sorted(by_tag)))
+    lines.append("")
+    for tag in sorted(by_tag):
+        lines += [f"## {escape_md(tag)} {{ #{tag_anchor(tag)} }}", ""]
+        lines += [f"- [{escape_md(e.title)}]({relative(uri, entry_uri(e))})"
+                  for e in sorted(by_tag[tag], key=_sort_key)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def kind_counts(catalog: Catalog, lang: str, from_uri: str) -> str:
+    t = LABELS[lang]
+    counts = Counter(entry.kind for entry in catalog.entries)
+    lines = [f"| {t['catalog']} | {t['home_counts']} |", "| --- | ---: |"]
+    lines += [f"| [{t[KIND_SLUGS[kind]]}]({relative(from_uri, kind_uri(kind))}) | {counts[kind]} |"
+              for kind in KINDS]
+    lines.append(f"| **{t['total']}** | **{len(catalog.entries)}** |")
+    return "\n".join(lines)
+
+
+def entries_for_topic(catalog: Catalog, topic_id: str, lang: str, from_uri: str) -> str:
+    members = sorted((e for e in catalog.entries if topic_id in e.topics), key=_sort_key)
+    if not members:
+        return LABELS[lang]["no_entries"]
+    return "\n".join(entry_list_item(entry, lang, from_uri) for entry in members)
+
+
+MARKER = re.compile(r"<!--\s*atlas:(?P<name>[a-z-]+)(?P<args>(?:\s+[a-z]+=[\w-]+)*)\s*-->")
+
+
+class MarkerError(ValueError):
+    pass
+
+
+def expand_markers(markdown: str, catalog: Catalog, lang: str, page_uri: str) -> str:
+    """Replace ``<!-- atlas:... -->`` markers in a hand-written page with generated Markdown."""
+
+    def replace(match: re.Match[str]) -> str:
+        args = dict(arg.split("=", 1) for arg in match.group("args").split())
+        name = match.group("name")
+        if name == "kind-counts":
+            return kind_counts(catalog, lang, page_uri)
+        if name == "entries":
+            topic_id = args.get("topic", "")
+            if topic_id not in catalog.topics:
+                raise MarkerError(f"{page_uri}: unknown topic {topic_id!r} in {match.group(0)}")
+            return entries_for_topic(catalog, topic_id, lang, page_uri)
+        raise MarkerError(f"{page_uri}: unknown marker {match.group(0)}")
+
+    return MARKER.sub(replace, markdown)
+
+
+# ---------------------------------------------------------------------------------------
+# The whole generated part of the site
+
+
+def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
+                   project_root: Path, learn_pages: set[str],
+                   edit_base: str | None = None) -> dict[str, str]:
+    """Every generated page, as {source path: Markdown}."""
+    pages: dict[str, str] = {}
+    related = related_entries(catalog)
+    for entry in catalog.entries:
+        edit_url = f"{edit_base.rstrip('/')}/{entry.path.as_posix()}" if edit_base else None
+        pages[entry_uri(entry)] = entry_page(entry, catalog, lang, related[entry.id], edit_url)
+    for kind in KINDS:
+        pages[kind_uri(kind)] = kind_page(kind, catalog, lang)
+    pages["catalog/tags.md"] = tags_page(catalog, lang)
+    pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
+    for topic in catalog.topics.values():
+        example = examples.get(topic.id)
+        pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages)
+        if example:
+            pages[f"topics/{topic.id}/example.md"] = example_page(example, lang, project_root)
+    return pages
+
+
+def generated_nav(catalog: Catalog, lang: str, examples: dict[str, Example]
+                  ) -> dict[str, list[Any]]:
+    """Navigation sections for the generated pages, keyed by the nav marker they replace."""
+    t = LABELS[lang]
+    catalog_nav: list[Any] = [{t[KIND_SLUGS[kind]]: kind_uri(kind)} for kind in KINDS]
+    catalog_nav.append({t["tags"]: "catalog/tags.md"})
+
+    def topic_nav(parent: str | None) -> list[Any]:
+        items: list[Any] = []
+        for topic in catalog.children(parent):
+            children = topic_nav(topic.id)
+            example = examples.get(topic.id)
+            if children or example:
+                section: list[Any] = [topic_uri(topic.id)]
+                if example:
+                    section.append({t["example_title"]: f"topics/{topic.id}/example.md"})
+                items.append({topic_name(topic, lang): section + children})
+            else:
+                items.append({topic_name(topic, lang): topic_uri(topic.id)})
+        return items
+
+    return {"atlas:catalog": catalog_nav, "atlas:topics": ["topics/index.md", *topic_nav(None)]}
