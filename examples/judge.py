@@ -108,7 +108,8 @@ class DigitJudge:
     @torch.no_grad()
     def predict(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(hidden features, class probabilities) of flattened images in [0, 1]."""
-        features, logits = self.net(images.detach().float().cpu().clamp(0, 1))
+        pixels = torch.nan_to_num(images.detach().float().cpu(), nan=0.0).clamp(0, 1)
+        features, logits = self.net(pixels)
         return features, logits.softmax(1)
 
     def _recognition(self, images: torch.Tensor) -> dict:
@@ -191,7 +192,7 @@ class PointJudge:
         return self._baselines
 
     def score(self, samples: torch.Tensor) -> dict:
-        samples = samples.detach().float().cpu()
+        samples = torch.nan_to_num(samples.detach().float().cpu(), nan=0.0, posinf=1e6, neginf=-1e6)
         if len(samples) < self.samples_needed:
             raise ValueError(f"the judge needs at least {self.samples_needed} points")
         chunks = samples[: self.samples_needed].split(self.n)

@@ -115,14 +115,16 @@ def generator_loss(d: nn.Module, fake: torch.Tensor, kind: str) -> torch.Tensor:
 
 # Defaults that differ between images and 2-D points; each can be set on the command line.
 DEFAULTS = {
-    "images": {"noise": 32, "hidden": 256, "depth": 2, "batch_size": 128, "r1": 1.0},
-    "points": {"noise": 8, "hidden": 128, "depth": 3, "batch_size": 256, "r1": 0.1},
+    "images": {"steps": 4000, "noise": 32, "hidden": 256, "depth": 2, "batch_size": 128,
+               "r1": 1.0},
+    "points": {"steps": 3000, "noise": 8, "hidden": 128, "depth": 3, "batch_size": 256,
+               "r1": 0.1},
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    runtime.add_options(parser, steps=4000, checkpoint_every=500)
+    runtime.add_options(parser, steps=DEFAULTS["images"]["steps"], checkpoint_every=500)
     parser.add_argument("--data", choices=IMAGE_DATASETS + POINT_DATASETS, default="digits",
                         help="digits (default), idx (MNIST-style files, see --data-dir), "
                              "ring (8 Gaussians) or moons")
@@ -132,10 +134,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr", type=float, default=2e-4, help="Adam, both networks")
     for name, kind in (("noise", int), ("hidden", int), ("depth", int), ("batch_size", int),
                        ("r1", float)):
-        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None,
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind,
                             help=f"images: {DEFAULTS['images'][name]}, "
                                  f"points: {DEFAULTS['points'][name]}")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads (1: these small networks run fastest on one)")
     return parser
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """Parse twice: --data decides the defaults of the other options (--steps included)."""
+    parser = build_parser()
+    known, _ = parser.parse_known_args(argv)
+    kind = "images" if known.data in IMAGE_DATASETS else "points"
+    steps_given = any(a == "--steps" or a.startswith("--steps=") for a in (argv or sys.argv[1:]))
+    parser.set_defaults(**{k: v for k, v in DEFAULTS[kind].items()
+                           if k != "steps" or not steps_given})
+    return parser.parse_args(argv)
 
 
 def average_gradients(run: runtime.Session, *modules: nn.Module) -> None:
@@ -147,11 +162,8 @@ def average_gradients(run: runtime.Session, *modules: nn.Module) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     images = args.data in IMAGE_DATASETS
-    for name, value in DEFAULTS["images" if images else "points"].items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
     if args.dry_run:
         args.steps = min(args.steps, 3)
     try:
@@ -160,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         runtime.fail(str(err))
     started = time.perf_counter(), time.process_time()
     with runtime.session(args, "gan") as run:
+        if run.device.type == "cpu" and args.threads > 0:
+            torch.set_num_threads(args.threads)
         dim = data.dim if images else 2
         g = Generator(args.noise, args.hidden, args.depth, dim, images).to(run.device)
         d = Discriminator(dim, args.hidden, args.depth).to(run.device)
