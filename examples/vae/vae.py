@@ -177,12 +177,14 @@ def save_figures(model: VAE, data: ImageData, out: Path, device: torch.device) -
     samples = model.sample(100, torch.Generator().manual_seed(0))
     save_grid(out / "samples.png", image_grid(samples, 10, 10, data.shape),
               "VAE samples: z ~ N(0, I), mean of p(x | z)")
-    real = data.test[:50].to(device)
+    rows = min(5, len(data.test) // 10)  # pairs of rows: 10 real digits, their reconstructions
+    real = data.test[: rows * 10].to(device)
     recon = model.mean_image(model.encoder(real)[0])
-    pairs = torch.stack([real.view(5, 10, -1), recon.view(5, 10, -1)], dim=1).reshape(100, -1)
-    save_grid(out / "reconstructions.png", image_grid(pairs, 10, 10, data.shape),
+    pairs = torch.stack([real.view(rows, 10, -1), recon.view(rows, 10, -1)], dim=1)
+    save_grid(out / "reconstructions.png",
+              image_grid(pairs.reshape(rows * 20, -1), 2 * rows, 10, data.shape),
               "Held-out digits and their reconstructions", cell=cell,
-              row_labels=["real", "recon."] * 5)
+              row_labels=["real", "recon."] * rows)
     # Walk a plane of latent space: the two directions that carry the most information (highest
     # average KL on held-out digits), from the 5% to the 95% quantile of the prior; others at 0.
     mu, log_var = model.encoder(data.test.to(device))
