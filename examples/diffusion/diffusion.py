@@ -193,9 +193,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = build_parser()
     known, _ = parser.parse_known_args(argv)
     kind = "images" if known.data in IMAGE_DATASETS else "points"
-    steps_given = any(a == "--steps" or a.startswith("--steps=") for a in (argv or sys.argv[1:]))
-    defaults = {k: v for k, v in DEFAULTS[kind].items() if k != "steps" or not steps_given}
-    parser.set_defaults(**defaults)
+    parser.set_defaults(**DEFAULTS[kind])  # options given on the command line still win
     return parser.parse_args(argv)
 
 
@@ -314,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def save_figures(out: Path, data, samples: torch.Tensor, trajectory: dict,
                  from_model, args: argparse.Namespace) -> list[str]:
-    """samples.png and trajectory.png (images), or <data>.png and trajectory.png (points)."""
+    """samples.png and trajectory.png (images), or <data>.png and <data>-trajectory.png."""
     times = sorted(trajectory, reverse=True)  # T ... 0
     if args.data in IMAGE_DATASETS:
         save_grid(out / "samples.png", image_grid(samples[:100], 10, 10, data.shape),
@@ -333,12 +331,11 @@ def save_figures(out: Path, data, samples: torch.Tensor, trajectory: dict,
                                (f"diffusion samples ({args.sampler})", samples)],
                 data.train, f"Diffusion on {args.data}, {args.steps} training steps",
                 modes=data.modes)
-    shown = [t for t in times if t in (times[0], *times[2::2])][:5] + [0]
-    shown = list(dict.fromkeys(shown))
-    save_points(out / "trajectory.png", [(f"t={t}", trajectory[t]) for t in shown],
+    shown = list(dict.fromkeys(times[::2] + [0]))  # every other kept time, ending at t = 0
+    save_points(out / f"{args.data}-trajectory.png", [(f"t={t}", trajectory[t]) for t in shown],
                 data.train, "Denoising: x_t from t = T to t = 0, over the data (grey)",
                 limit=3.5)
-    return [figure, "trajectory.png"]
+    return [figure, f"{args.data}-trajectory.png"]
 
 
 if __name__ == "__main__":
