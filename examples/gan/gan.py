@@ -147,9 +147,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = build_parser()
     known, _ = parser.parse_known_args(argv)
     kind = "images" if known.data in IMAGE_DATASETS else "points"
-    steps_given = any(a == "--steps" or a.startswith("--steps=") for a in (argv or sys.argv[1:]))
-    parser.set_defaults(**{k: v for k, v in DEFAULTS[kind].items()
-                           if k != "steps" or not steps_given})
+    parser.set_defaults(**DEFAULTS[kind])  # options given on the command line still win
     return parser.parse_args(argv)
 
 
