@@ -331,7 +331,7 @@ def save_figures(out: Path, data, samples: torch.Tensor, trajectory: dict,
                                (f"diffusion samples ({args.sampler})", samples)],
                 data.train, f"Diffusion on {args.data}, {args.steps} training steps",
                 modes=data.modes)
-    shown = list(dict.fromkeys(times[::2] + [0]))  # every other kept time, ending at t = 0
+    shown = list(dict.fromkeys([times[0], *times[-5:]]))  # T, then where the modes form
     save_points(out / f"{args.data}-trajectory.png", [(f"t={t}", trajectory[t]) for t in shown],
                 data.train, "Denoising: x_t from t = T to t = 0, over the data (grey)",
                 limit=3.5)
