@@ -186,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
             start, history = state["step"], state["history"]
         train = data.train.to(run.device)
         log_every = max(1, args.steps // 20)
+        # --compile: G always; D only without R1, whose double backward torch.compile lacks.
+        g_fwd = torch.compile(g) if args.compile else g
+        d_fwd = torch.compile(d) if args.compile and args.r1 == 0 else d
 
         with run.progress(args.steps, start) as bar:
             for step in range(start, args.steps):
@@ -193,16 +196,16 @@ def main(argv: list[str] | None = None) -> int:
                 real = train[torch.randint(len(train), (args.batch_size,), generator=gen)]
                 z = torch.randn(args.batch_size, args.noise, generator=gen).to(run.device)
                 with run.autocast():
-                    fake = g(z)
+                    fake = g_fwd(z)
                     # 1. Discriminator: one step of logistic regression, real vs. fake (+ R1).
-                    d_loss, penalty = discriminator_loss(d, real, fake, args.r1)
+                    d_loss, penalty = discriminator_loss(d_fwd, real, fake, args.r1)
                 opt_d.zero_grad(set_to_none=True)
                 d_loss.backward()
                 average_gradients(run, d)
                 opt_d.step()
                 # 2. Generator: one step against the updated discriminator.
                 with run.autocast():
-                    g_loss = generator_loss(d, fake, args.loss)
+                    g_loss = generator_loss(d_fwd, fake, args.loss)
                 opt_g.zero_grad(set_to_none=True)
                 g_loss.backward()
                 average_gradients(run, g)

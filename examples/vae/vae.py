@@ -226,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.dry_run:
         args.steps = min(args.steps, 3)
+    if args.latent < 2:
+        runtime.fail("--latent must be at least 2 (the latent-walk figure spans two dimensions)")
+    if not 0 <= args.dropout < 1:
+        runtime.fail(f"--dropout {args.dropout}: must be in [0, 1)")
     try:
         data = load_images(args.data, args.data_dir)
     except DataError as err:
@@ -234,8 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     with runtime.session(args, "vae") as run:
         if run.device.type == "cpu" and args.threads > 0:
             torch.set_num_threads(args.threads)
-        to_levels = lambda x: (x * (data.levels - 1)).round().long()  # noqa: E731
-        train_levels, test_levels = to_levels(data.train), to_levels(data.test)
+        # The likelihood is over the stored grey levels: back from [0, 1] to integers.
+        train_levels = (data.train * (data.levels - 1)).round().long()
+        test_levels = (data.test * (data.levels - 1)).round().long()
         model = VAE(data.dim, data.levels, args.hidden, args.latent, args.dropout).to(run.device)
         trained = run.wrap(model)  # DDP under torchrun: gradients averaged over ranks
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
