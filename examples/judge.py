@@ -153,13 +153,13 @@ class DigitJudge:
         return 2 * self.half
 
 
-def digit_bars(score: dict, baselines: dict, classes: int = 10) -> dict:
+def digit_bars(score: dict, baselines: dict) -> dict:
     """The bar for generated digits: every class >= 4%, FD nearer real-vs-real than Gaussian."""
     real = baselines["real_vs_real"]["frechet_distance"]
     gauss = baselines["gaussian_fit"]["frechet_distance"]
     fd = score["frechet_distance"]
     return {
-        "all_classes_at_least_4pct": score["classes_present"] == classes
+        "all_classes_at_least_4pct": score["classes_present"] == len(score["class_shares"])
         and score["min_class_share"] >= MIN_CLASS_SHARE,
         "fd_closer_to_real_than_gaussian": abs(fd - real) < abs(gauss - fd),
     }
