@@ -103,7 +103,7 @@ class NoisePredictor(nn.Module):
         self.out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, dim))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        emb = self.time(time_embedding(t, self.time_dim))
+        emb = self.time(time_embedding(t, self.time_dim))  # (B,) -> (B, hidden)
         h = self.inp(x) + emb
         for block in self.blocks:
             h = h + block(h)
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                 for group in optimizer.param_groups:
                     group["lr"] = args.lr * min((step + 1) / warm, 0.05 + 0.95 * cosine)
                 gen = run.generator(step)  # batch, times, noise: a function of (seed, step, rank)
-                x0 = train[torch.randint(len(train), (args.batch_size,), generator=gen)]
+                x0 = train[torch.randint(len(train), (args.batch_size,), generator=gen)]  # (B, D)
                 t = torch.randint(sched.steps, (args.batch_size,), generator=gen).to(run.device)
                 eps = torch.randn(x0.shape, generator=gen).to(run.device)
                 with run.autocast():
@@ -265,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                                          "optimizer": optimizer.state_dict(),
                                          "step": step + 1, "history": history})
         digests = run.parameter_digests(nn.ModuleDict({"net": net, "ema": ema}))
-        if not run.is_main:
+        if not run.is_main:  # rank 0 alone evaluates; the others wait for it, since a rank
+            run.barrier()  # that leaves early can abort its peers' gloo threads
             return 0
         trained_at = time.perf_counter(), time.process_time()
         judge = (DigitJudge(data, epochs=2 if args.dry_run else 40) if images
@@ -308,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                 "total_cpu": round(time.process_time() - started[1], 2),
             },
         })
+        run.barrier()
     return 0
 
 

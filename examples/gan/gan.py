@@ -195,10 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         with run.progress(args.steps, start) as bar:
             for step in range(start, args.steps):
                 gen = run.generator(step)  # batch and noise: a function of (seed, step, rank)
-                real = train[torch.randint(len(train), (args.batch_size,), generator=gen)]
+                real = train[torch.randint(len(train), (args.batch_size,), generator=gen)]  # (B, D)
                 z = torch.randn(args.batch_size, args.noise, generator=gen).to(run.device)
                 with run.autocast():
-                    fake = g_fwd(z)
+                    fake = g_fwd(z)  # (B, D), D = 64 pixels or 2 coordinates
                     # 1. Discriminator: one step of logistic regression, real vs. fake (+ R1).
                     d_loss, penalty = discriminator_loss(d_fwd, real, fake, args.r1)
                 opt_d.zero_grad(set_to_none=True)
@@ -224,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
                                          "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                                          "step": step + 1, "history": history})
         digests = run.parameter_digests(nn.ModuleDict({"g": g, "d": d}))
-        if not run.is_main:
+        if not run.is_main:  # rank 0 alone evaluates; the others wait for it, since a rank
+            run.barrier()  # that leaves early can abort its peers' gloo threads
             return 0
         trained_at = time.perf_counter(), time.process_time()
         g.eval()
@@ -266,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                 "total_cpu": round(time.process_time() - started[1], 2),
             },
         })
+        run.barrier()
     return 0
 
 

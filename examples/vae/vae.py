@@ -103,12 +103,12 @@ class VAE(nn.Module):
         X_LEVELS holds integer grey levels (0..levels-1). The reconstruction term is averaged over
         Z_SAMPLES draws of z: still an unbiased estimate of the same ELBO, with less noise.
         """
-        mu, log_var = self.encoder(self.to_input(x_levels))
-        kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum(1)
+        mu, log_var = self.encoder(self.to_input(x_levels))  # (B, latent) each
+        kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum(1)  # (B,)
         reconstruction = torch.zeros_like(kl)
         for _ in range(z_samples):
             z = mu + (0.5 * log_var).exp() * torch.randn_like(mu)  # reparameterization
-            logits = self.decoder(z)
+            logits = self.decoder(z)  # (B, pixels, levels)
             # -log p(x | z) = sum over pixels of the cross-entropy of the true level.
             nll = F.cross_entropy(logits.transpose(1, 2), x_levels, reduction="none").sum(1)
             reconstruction = reconstruction + nll / z_samples
@@ -281,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
                                          "optimizer": optimizer.state_dict(),
                                          "step": step + 1, "history": history})
         digests = run.parameter_digests(model)
-        if not run.is_main:
+        if not run.is_main:  # rank 0 alone evaluates; the others wait for it, since a rank
+            run.barrier()  # that leaves early can abort its peers' gloo threads
             return 0
         trained_at = time.perf_counter(), time.process_time()
         baseline = independent_pixel_nll(train_levels, test_levels, data.levels)
@@ -317,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                 "total_cpu": round(time.process_time() - started[1], 2),
             },
         })
+        run.barrier()
     return 0
 
 
