@@ -76,13 +76,19 @@ LABELS: dict[str, dict[str, str]] = {
 LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ja": "日本語", "fr": "Français",
                   "de": "Deutsch", "es": "Español", "ko": "한국어"}
 
+# A line break inside Chinese text folds to a space in YAML; Chinese puts none there.
+_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])\s+"
+                      r"(?=[\u3000-\u303f\u3400-\u9fff\uff00-\uffef])")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$^:<>&\"'=])")
+# Characters that also open maths for arithmatex (\( \[) or are HTML become entities;
+# the rest are backslash-escaped, which pymdownx.escapeall makes literal.
+_AS_ENTITY = set("\\()[]<>&\"'")
 
 
 def escape_md(text: Any) -> str:
     """Contributor text as literal inline Markdown: no HTML, links, emphasis or maths."""
-    collapsed = " ".join(str(text).split())
-    return _MD_SPECIAL.sub(lambda m: html.escape(m.group(1)) if m.group(1) in "<>&\"'"
+    collapsed = _CJK_GAP.sub("", " ".join(str(text).split()))
+    return _MD_SPECIAL.sub(lambda m: f"&#{ord(m.group(1))};" if m.group(1) in _AS_ENTITY
                            else "\\" + m.group(1), collapsed)
 
 
@@ -197,14 +203,13 @@ def tag_anchor(tag: str) -> str:
 
 
 def badges(entry: Entry, lang: str) -> str:
+    """Kind, level, access and language badges; styled by their data attribute."""
     t = LABELS[lang]
     items = [("kind", entry.kind, t[entry.kind]), ("level", entry.level, t[entry.level]),
              ("access", entry.access, t[entry.access])]
     items += [("lang", code, LANGUAGE_NAMES.get(code, code)) for code in entry.languages]
-    return " ".join(
-        f'<span class="atlas-badge atlas-badge--{escape_attr(kind)} '
-        f'atlas-badge--{escape_attr(kind)}-{escape_attr(value)}">{escape_attr(label)}</span>'
-        for kind, value, label in items)
+    return " ".join(f'<span class="atlas-badge" data-{name}="{escape_attr(value)}">'
+                    f"{escape_attr(label)}</span>" for name, value, label in items)
 
 
 def entry_byline(entry: Entry) -> str:
@@ -264,7 +269,9 @@ def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
     t = LABELS[lang]
     uri = entry_uri(entry)
     data = entry.data
-    meta = {"title": entry.title, "description": entry.text("description", lang)[:300],
+    # Material prints page.meta values into <title> and attributes without escaping.
+    meta = {"title": escape_attr(entry.title),
+            "description": escape_attr(entry.text("description", lang)[:300]),
             "template": "entry.html"}
     lines = ["---", *(f"{key}: {json.dumps(value, ensure_ascii=False)}"
                       for key, value in meta.items()), "---", "",
@@ -308,10 +315,11 @@ def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
     row("added", escape_md(data["added"]))
     lines.append("")
     if edit_url:
-        lines += [f'[:material-pencil: {t["edit"]}]({escape_attr(edit_url)}){{ .atlas-edit }}', ""]
-    if related:
+        lines += [f'[{t["edit"]}]({escape_attr(edit_url)}){{ .atlas-edit }}', ""]
+    if related:  # kept short: entry pages are the bulk of the site
         lines += [f"## {t['related']}", ""]
-        lines += [entry_list_item(other, lang, uri) for other in related]
+        lines += [f"- [{escape_md(other.title)}]({relative(uri, entry_uri(other))}) · "
+                  f"{t[other.kind]}" for other in related]
         lines.append("")
     return "\n".join(lines)
 
@@ -382,7 +390,7 @@ def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | Non
     return "\n".join(lines)
 
 
-def topics_index_page(catalog: Catalog, lang: str) -> str:
+def topics_index_page(catalog: Catalog, lang: str, examples: dict[str, Example]) -> str:
     t = LABELS[lang]
     uri = "topics/index.md"
     counts = Counter(topic_id for entry in catalog.entries for topic_id in entry.topics)
@@ -390,7 +398,7 @@ def topics_index_page(catalog: Catalog, lang: str) -> str:
 
     def walk(parent: str | None, depth: int) -> None:
         for topic in catalog.children(parent):
-            marker = " :material-play-circle:" if topic.example else ""
+            marker = " :material-play-circle:" if topic.id in examples else ""
             lines.append(f"{'    ' * depth}- [{escape_md(topic_name(topic, lang))}]"
                          f"({relative(uri, topic_uri(topic.id))}){marker} "
                          f"({counts.get(topic.id, 0)})")
@@ -479,7 +487,7 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
     for kind in KINDS:
         pages[kind_uri(kind)] = kind_page(kind, catalog, lang)
     pages["catalog/tags.md"] = tags_page(catalog, lang)
-    pages["topics/index.md"] = topics_index_page(catalog, lang)
+    pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
     for topic in catalog.topics.values():
         example = examples.get(topic.id)
         pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages)

@@ -1,0 +1,164 @@
+"""Site generation: pages for every entry and topic, escaping, and the real strict build."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import markdown
+import pytest
+from atlas import site
+from atlas.catalog import KINDS, Catalog, Entry, load_catalog
+from conftest import GOOD_BOOK, ROOT
+from mkdocs.config import load_config
+
+ENTRY_LINK = re.compile(r"\]\((?:\.\./)*entries/([a-z0-9-]+)\.md\)")
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(ROOT / "catalog")
+
+
+@pytest.fixture(scope="module")
+def pages(catalog: Catalog) -> dict[str, dict[str, str]]:
+    examples = site.load_examples(catalog, ROOT / "examples")
+    return {lang: site.generate_pages(catalog, lang, examples, ROOT, set(), "https://x.org/edit")
+            for lang in site.LANGS}
+
+
+def render(text: str) -> str:
+    """Markdown to HTML with the site's own extensions, as MkDocs would."""
+    text = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)  # MkDocs reads front matter
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    extensions = [ext for ext in config.markdown_extensions if ext != "pymdownx.snippets"]
+    return markdown.Markdown(extensions=extensions, extension_configs=config.mdx_configs
+                             ).convert(text)
+
+
+def test_every_entry_has_a_page(catalog: Catalog, pages: dict[str, dict[str, str]]) -> None:
+    for lang in site.LANGS:
+        for entry in catalog.entries:
+            page = pages[lang][f"entries/{entry.id}.md"]
+            assert site.escape_md(entry.text("description", lang)) in page
+            assert "https://x.org/edit/catalog/" in page
+
+
+def test_topic_pages_list_exactly_their_entries(catalog: Catalog,
+                                                pages: dict[str, dict[str, str]]) -> None:
+    for lang in site.LANGS:
+        for topic in catalog.topics.values():
+            page = pages[lang][f"topics/{topic.id}/index.md"]
+            listed = ENTRY_LINK.findall(page)
+            expected = sorted(e.id for e in catalog.entries if topic.id in e.topics)
+            assert sorted(listed) == expected, topic.id
+            assert len(listed) == len(set(listed))
+
+
+def test_kind_pages_list_exactly_their_entries(catalog: Catalog,
+                                               pages: dict[str, dict[str, str]]) -> None:
+    for kind in KINDS:
+        listed = ENTRY_LINK.findall(pages["en"][site.kind_uri(kind)])
+        assert sorted(listed) == sorted(e.id for e in catalog.entries if e.kind == kind)
+
+
+def test_pages_use_the_readers_language(catalog: Catalog,
+                                        pages: dict[str, dict[str, str]]) -> None:
+    entry = catalog.entries[0]
+    english, chinese = entry.text("description", "en"), entry.text("description", "zh")
+    assert site.escape_md(chinese) in pages["zh"][f"entries/{entry.id}.md"]
+    assert site.escape_md(english) not in pages["zh"][f"entries/{entry.id}.md"]
+    assert "书籍" in pages["zh"]["catalog/books.md"]
+
+
+def hostile_entry() -> Entry:
+    data = {
+        "kind": "book", "title": "<script>alert('t')</script> *bold* [x](javascript:y) $x^2$",
+        "url": "https://example.org/a\"onmouseover=\"alert(1)",
+        "description": {"en": "<img src=x onerror=alert(1)> `code` --8<-- \"/etc/passwd\" &amp;",
+                        "zh": "<script>alert(2)</script> 中文"},
+        "topics": ["gan"], "tags": ["x"], "languages": ["en"], "level": "beginner",
+        "access": "free", "added": "2026-11-28", "authors": ["<b>Eve</b>"], "year": 2020,
+    }
+    return Entry("hostile", "book", Path("catalog/book/hostile.yaml"), data, {})
+
+
+def test_contributor_text_is_escaped() -> None:
+    """Even text that slipped past validation shows as text, never as markup."""
+    real = load_catalog(ROOT / "catalog")
+    catalog = Catalog(real.root, [hostile_entry()], real.topics, [])
+    for lang in site.LANGS:
+        pages = site.generate_pages(catalog, lang, {}, ROOT, set())
+        for uri in ("entries/hostile.md", "topics/gan/index.md", "catalog/books.md"):
+            html = render(pages[uri])
+            assert "<script" not in html and "<img" not in html and "<b>" not in html, uri
+            assert 'onmouseover="' not in html
+            assert "javascript:" not in re.findall(r'href="([^"]*)"', html).__str__()
+            assert "&#60;script&#62;" in html or uri == "catalog/books.md"
+            assert "<em>" not in html and "<strong>" not in html
+            assert "arithmatex" not in html
+        front_matter = pages["entries/hostile.md"].split("---")[1]
+        assert "<script" not in front_matter and '\\"onmouseover' not in front_matter
+
+
+def test_markers(catalog: Catalog) -> None:
+    text = "Intro\n\n<!-- atlas:entries topic=deep-learning -->\n\n<!-- atlas:kind-counts -->\n"
+    out = site.expand_markers(text, catalog, "en", "learn/x.md")
+    assert "atlas:" not in out
+    assert "../entries/" in out and "| [Books](../catalog/books.md) |" in out
+    with pytest.raises(site.MarkerError, match="unknown topic"):
+        site.expand_markers("<!-- atlas:entries topic=nope -->", catalog, "en", "x.md")
+    with pytest.raises(site.MarkerError, match="unknown marker"):
+        site.expand_markers("<!-- atlas:bogus -->", catalog, "en", "x.md")
+
+
+def test_generated_pages_are_not_committed() -> None:
+    for lang in site.LANGS:
+        docs = ROOT / "docs" / lang
+        for folder in ("entries", "catalog", "topics"):
+            assert not (docs / folder).exists(), f"docs/{lang}/{folder} must be generated"
+
+
+@pytest.mark.slow
+def test_strict_build_of_the_real_catalog(built_site: Path, catalog: Catalog) -> None:
+    for prefix in ("", "zh/"):
+        for entry in catalog.entries:
+            page = built_site / prefix / "entries" / entry.id / "index.html"
+            html = page.read_text(encoding="utf-8")
+            assert page.stat().st_size < 20_000, f"{page} is {page.stat().st_size} bytes"
+            assert "md-sidebar--primary" not in html, "entry pages carry no navigation tree"
+        for topic_id in catalog.topics:
+            assert (built_site / prefix / "topics" / topic_id / "index.html").is_file()
+        index = json.loads((built_site / prefix / "search/search_index.json").read_text("utf-8"))
+        assert index["config"]["separator"].find("\\u200b") >= 0
+        locations = {doc["location"] for doc in index["docs"]}
+        assert f"entries/{catalog.entries[0].id}/" in locations
+    zh_home = (built_site / "zh/index.html").read_text(encoding="utf-8")
+    assert 'lang="zh"' in zh_home and "资源目录" in zh_home
+    assert (built_site / "assets/katex/katex.min.js").is_file()
+    assert (built_site / "zh/assets/katex/katex.min.js").is_file()
+
+
+@pytest.mark.slow
+def test_broken_catalog_never_builds(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("mkdocs.yml", "mkdocs.zh.yml"):
+        shutil.copy(ROOT / name, project / name)
+    for name in ("docs", "overrides", "tools", "examples"):
+        (project / name).symlink_to(ROOT / name)
+    catalog = project / "catalog"
+    shutil.copytree(ROOT / "catalog", catalog)
+    (catalog / "book" / "broken.yaml").write_text(GOOD_BOOK.replace("year: 2016", "year: x"),
+                                                  encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d",
+                             str(tmp_path / "out")], cwd=project, capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "NO_COLOR": "1"})
+    assert result.returncode != 0
+    assert "book/broken.yaml:5: year: expected integer" in result.stderr
+    assert not (tmp_path / "out" / "index.html").exists()
