@@ -57,7 +57,8 @@ class Page:
 
     @property
     def name(self) -> str:
-        return self.path.relative_to(ROOT).as_posix()
+        path = self.path.resolve()
+        return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
 
     def line_of(self, offset: int) -> int:
         return self.text.count("\n", 0, offset) + 1

@@ -73,6 +73,33 @@ def _code_without_comments(code: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def test_drift_is_reported_with_page_line_and_number(tmp_path: Path) -> None:
+    """A page whose prose, output or formula disagrees with its code fails, naming what."""
+    text = learn_page("en", "attention.md").read_text(encoding="utf-8")
+    drifted = tmp_path / "attention.md"
+    drifted.write_text(
+        text.replace('<span data-value="weights[0, 1]">0.1863</span>',
+                     '<span data-value="weights[0, 1]">0.1864</span>', 1)
+        .replace("[[0.5065 0.1863 0.3072]", "[[0.5065 0.1862 0.3072]", 1)
+        .replace("into weights:", "into weights near 0.33:", 1)
+        .replace("$d_k = 4$", "$d_k = 4.0$", 1), encoding="utf-8")
+    page = parse(drifted)
+    run = run_page(page)
+    numbers = span_problems(page, run)
+    assert len(numbers) == 1
+    assert re.search(r"attention\.md:\d+: number 0\.1864 \(weights\[0, 1\]\) drifted: the code "
+                     r"gives 0\.1863", numbers[0]), numbers
+    outputs = output_problems(page, run)
+    assert len(outputs) == 1 and "0.1862" in outputs[0] and "0.1863" in outputs[0], outputs
+    unbound = unbound_numbers(page)
+    assert any("'4.0' in a formula" in problem for problem in unbound), unbound
+    assert any("'0.33' is not tied to code" in problem for problem in unbound), unbound
+    broken = tmp_path / "broken.md"
+    broken.write_text("```python\nprint(1 / 0)\n```\n", encoding="utf-8")
+    error = run_page(parse(broken)).error
+    assert error is not None and "broken.md:1" in error and "ZeroDivisionError" in error
+
+
 DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
 
 
@@ -154,6 +181,15 @@ def test_built_site_renders_learn_pages(built_site: Path, lang: str) -> None:
         assert "atlas:entries" not in html, f"{html_path}: the entries marker was not replaced"
         assert 'class="arithmatex"' in html or name not in ALGORITHM_PAGES, (
             f"{html_path}: no formula reached the page")
+        assert "$" not in re.sub(r"<(code|pre)\b.*?</\1>", "", html, flags=re.S), (
+            f"{html_path}: a $ was left outside any formula")
+        for target, fragment in re.findall(r'href="([^"#]*)#([^"]+)"', html):
+            if not target or target.startswith(("http", "mailto")):
+                continue
+            linked = (html_path.parent / target / "index.html").resolve()
+            if linked.is_file() and "/learn/" in linked.as_posix():
+                assert f'id="{fragment}"' in linked.read_text(encoding="utf-8"), (
+                    f"{html_path}: link to {target}#{fragment}, which has no such anchor")
 
 
 # ---------------------------------------------------------------------------------------
