@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 LANGS = ("en", "zh")
@@ -126,6 +129,13 @@ def pair_outputs(page: Page) -> list[tuple[Block, Block | None]]:
 
 
 def run_page(page: Page) -> Run:
+    """Run the page's blocks in order; print options and torch's global RNG are restored after,
+    so that a page cannot change the behaviour of other tests."""
+    with np.printoptions(), torch.random.fork_rng(devices=[]):
+        return _run_blocks(page)
+
+
+def _run_blocks(page: Page) -> Run:
     namespace: dict[str, Any] = {"__name__": f"learn_{page.path.stem}"}
     run = Run(namespace)
     for block, output_block in pair_outputs(page):
