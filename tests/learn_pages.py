@@ -158,6 +158,14 @@ def _normalize(output: str) -> str:
 
 def output_problems(page: Page, run: Run) -> list[str]:
     problems = []
+    outputs = {id(shown) for _, shown in pair_outputs(page) if shown is not None}
+    for block in page.blocks:
+        if block.lang not in ("python", "text"):
+            problems.append(f"{page.name}:{block.line}: a ```{block.lang or '(no language)'} "
+                            "block cannot be run by the tests; use ```python")
+        elif block.lang == "text" and id(block) not in outputs:
+            problems.append(f"{page.name}:{block.line}: a ```text block that is not the output "
+                            "of the ```python block right before it")
     for block, printed, shown in run.outputs:
         if shown is None:
             if printed.strip():

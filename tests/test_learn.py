@@ -94,6 +94,10 @@ def test_drift_is_reported_with_page_line_and_number(tmp_path: Path) -> None:
     unbound = unbound_numbers(page)
     assert any("'4.0' in a formula" in problem for problem in unbound), unbound
     assert any("'0.33' is not tied to code" in problem for problem in unbound), unbound
+    stray = tmp_path / "stray.md"
+    stray.write_text("```bash\nls\n```\n\n```text\nhello\n```\n", encoding="utf-8")
+    stray_problems = output_problems(parse(stray), run_page(parse(stray)))
+    assert len(stray_problems) == 2 and "```bash" in stray_problems[0], stray_problems
     broken = tmp_path / "broken.md"
     broken.write_text("```python\nprint(1 / 0)\n```\n", encoding="utf-8")
     error = run_page(parse(broken)).error
