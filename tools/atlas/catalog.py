@@ -137,6 +137,7 @@ class _Reject(Exception):
         self.line, self.field, self.message = line, field, message
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SAFE_TAGS = {f"tag:yaml.org,2002:{name}" for name in
              ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")}
 
@@ -144,32 +145,32 @@ SAFE_TAGS = {f"tag:yaml.org,2002:{name}" for name in
 def parse_yaml(text: str) -> Located:
     """Parse one YAML document into plain Python values, recording each value's line.
 
-    Anchors and aliases are refused outright (entries never need them, and they are how
-    a "billion laughs" file explodes); duplicate keys are refused rather than silently
-    overwritten; dates become ISO strings so the schema sees what the author wrote.
+    Aliases are refused outright (entries never need them, and they are how a "billion
+    laughs" file explodes), as are tags beyond plain data, several documents, and duplicate
+    keys (YAML keeps the last one silently). Dates become ISO strings, as the author wrote
+    them. libyaml's parser is used when PyYAML has it: it is ten times faster.
     """
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        anchor = getattr(event, "anchor", None)
-        if isinstance(event, yaml.AliasEvent) or anchor:
-            raise _Reject(event.start_mark.line + 1, "-",
-                          "YAML anchors and aliases are not allowed")
-        if isinstance(event, yaml.DocumentStartEvent) and event.explicit and event.start_mark.index:
-            raise _Reject(event.start_mark.line + 1, "-", "one YAML document per file")
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
     except yaml.composer.ComposerError as error:
         mark = error.problem_mark or error.context_mark
-        raise _Reject(mark.line + 1 if mark else 1, "-", "one YAML document per file") from None
+        what = "YAML anchors and aliases are not allowed" if "anchor" in str(error.problem) \
+            else "one YAML document per file"
+        raise _Reject(mark.line + 1 if mark else 1, "-", what) from None
     finally:
         loader.dispose()
+    constructor = yaml.constructor.SafeConstructor()
     lines: dict[tuple[Any, ...], int] = {}
-    count = 0
+    seen: set[int] = set()
 
     def build(node: yaml.Node, path: tuple[Any, ...]) -> Any:
-        nonlocal count
-        count += 1
-        if count > MAX_NODES:
+        # The composer turns each alias into a second reference to its anchor's node.
+        if id(node) in seen:
+            raise _Reject(node.start_mark.line + 1, "-",
+                          "YAML anchors and aliases are not allowed")
+        seen.add(id(node))
+        if len(seen) > MAX_NODES:
             raise _Reject(node.start_mark.line + 1, "-", f"more than {MAX_NODES} YAML values")
         lines[path] = node.start_mark.line + 1
         if node.tag not in SAFE_TAGS:
@@ -194,15 +195,12 @@ def parse_yaml(text: str) -> Located:
     def build_scalar(node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise _Reject(node.start_mark.line + 1, "-", "keys must be text")
-        constructor = yaml.SafeLoader("")
         try:
             value = constructor.construct_object(node)
         except yaml.constructor.ConstructorError as error:
             raise _Reject(node.start_mark.line + 1, "-", str(error.problem)) from None
         except ValueError:  # looks like a date but is not one (2026-02-30): keep the text
             value = node.value
-        finally:
-            constructor.dispose()
         if isinstance(value, (dt.date, dt.datetime)):
             return value.isoformat()
         return value

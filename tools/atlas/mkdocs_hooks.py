@@ -1,19 +1,19 @@
 """MkDocs hooks: the thin glue between MkDocs and ``atlas.site``.
 
 Configured in mkdocs.yml (``hooks:``). The English build is the primary one: after it
-finishes it builds the Chinese site (mkdocs.zh.yml) into ``<site_dir>/zh`` in a separate
-process, so ``mkdocs build`` and ``mkdocs serve`` always produce both languages.
+finishes it builds the Chinese site (mkdocs.zh.yml) into ``<site_dir>/zh`` in the same
+process, handing over the catalog it already loaded and validated, so ``mkdocs build``
+and ``mkdocs serve`` always produce both languages and read the catalog once.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from mkdocs.commands.build import build
+from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
@@ -23,6 +23,7 @@ from atlas import site
 from atlas.catalog import Catalog, load_catalog
 
 log = logging.getLogger("mkdocs.plugins.atlas")
+logging.getLogger("jieba").setLevel(logging.WARNING)  # its start-up chatter is not news
 _state: dict[str, Any] = {}
 
 
@@ -38,7 +39,8 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     settings = _settings(config)
     root = _project_root(config)
     lang = settings.get("lang", "en")
-    catalog: Catalog = load_catalog(root / settings.get("catalog_dir", "catalog"))
+    catalog: Catalog = settings.get("loaded_catalog") or load_catalog(
+        root / settings.get("catalog_dir", "catalog"))
     if catalog.problems:
         listing = "\n".join(map(str, catalog.problems))
         raise PluginError(f"the catalog has {len(catalog.problems)} problem(s); "
@@ -105,16 +107,15 @@ def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
 
 
 def on_post_build(config: MkDocsConfig) -> None:
-    """Build the other language into a sub-folder of this site."""
+    """Build the other language(s) into a sub-folder of this site."""
     settings = _settings(config)
     for other in settings.get("alternate_builds", []):
         target = Path(config.site_dir) / other["dir"]
-        command = [sys.executable, "-m", "mkdocs", "build", "-q", "-f",
-                   str(_project_root(config) / other["config"]), "-d", str(target)]
-        if config.strict:
-            command.append("--strict")
         log.info("Building %s into %s", other["config"], target)
-        result = subprocess.run(command, capture_output=True, text=True,
-                                env={**os.environ, "PYTHONWARNINGS": "ignore"})
-        if result.returncode:
-            raise PluginError(f"building {other['config']} failed:\n{result.stderr.strip()}")
+        alternate = load_config(str(_project_root(config) / other["config"]),
+                                site_dir=str(target), strict=config.strict)
+        alternate.extra["atlas"]["loaded_catalog"] = _state["catalog"]
+        try:
+            build(alternate)
+        except Exception as error:
+            raise PluginError(f"building {other['config']} failed: {error}") from error

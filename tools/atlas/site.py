@@ -11,6 +11,7 @@ character (``pymdownx.escapeall`` makes any escaped character literal).
 
 from __future__ import annotations
 
+import heapq
 import html
 import json
 import re
@@ -26,7 +27,7 @@ LANGS = ("en", "zh")
 KIND_SLUGS = {"book": "books", "website": "websites", "tool": "tools", "paper": "papers",
               "course": "courses"}
 RELATED_LIMIT = 5
-RELATED_POOL = 200  # candidates scored per entry: keeps related entries linear in the catalog
+RELATED_POOL = 100  # candidates scored per entry: keeps related entries linear in the catalog
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -244,23 +245,27 @@ def related_entries(catalog: Catalog) -> dict[str, list[Entry]]:
     fixed order, so the cost stays linear in the catalog's size.
     """
     by_topic: dict[str, list[Entry]] = defaultdict(list)
+    features: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
     for entry in catalog.entries:
-        for topic_id in entry.topics:
+        topics = entry.data["topics"]
+        features[entry.id] = (frozenset(topics), frozenset(entry.data.get("tags", ())))
+        for topic_id in topics:
             by_topic[topic_id].append(entry)
     related: dict[str, list[Entry]] = {}
     for entry in catalog.entries:
-        topics, tags = set(entry.topics), set(entry.data.get("tags", []))
+        topics, tags = features[entry.id]
         pool: dict[str, Entry] = {}
-        for topic_id in entry.topics:
-            for other in by_topic[topic_id]:
-                if len(pool) >= RELATED_POOL:
-                    break
-                if other.id != entry.id:
+        for topic_id in entry.data["topics"]:
+            for other in by_topic[topic_id][:RELATED_POOL]:
+                if other.id != entry.id and len(pool) < RELATED_POOL:
                     pool.setdefault(other.id, other)
-        scored = sorted(pool.values(), key=lambda other: (
-            -(2 * len(topics & set(other.topics)) + len(tags & set(other.data.get("tags", [])))),
-            other.id))
-        related[entry.id] = scored[:RELATED_LIMIT]
+
+        def rank(other: Entry, topics: frozenset = topics, tags: frozenset = tags
+                 ) -> tuple[int, str]:
+            other_topics, other_tags = features[other.id]
+            return -(2 * len(topics & other_topics) + len(tags & other_tags)), other.id
+
+        related[entry.id] = heapq.nsmallest(RELATED_LIMIT, pool.values(), key=rank)
     return related
 
 
