@@ -535,3 +535,67 @@ def test_language_model_loss_and_temperature() -> None:
     sharp, flat = torch.softmax(scores / 0.5, 0), torch.softmax(scores / 2.0, 0)
     assert sharp[0] > torch.softmax(scores, 0)[0] > flat[0]
     assert torch.softmax(scores / 1e-3, 0)[0].item() == pytest.approx(1.0)  # tau -> 0: greedy
+
+
+def test_feed_forward_and_gradient_descent_formulas() -> None:
+    """FFN(x) = max(0, xW1 + b1)W2 + b2 is Linear-ReLU-Linear; the line fit's gradient is
+    d/dw mean((wx + b - y)^2) = 2 mean(error * x), d/db = 2 mean(error)."""
+    torch.manual_seed(0)
+    ffn = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 8))
+    x = torch.randn(5, 8)
+    first, second = ffn[0], ffn[2]
+    by_formula = torch.clamp(x @ first.weight.T + first.bias, min=0) @ second.weight.T \
+        + second.bias
+    assert torch.allclose(ffn(x), by_formula, atol=1e-6)
+    xs, ys = torch.randn(50), torch.randn(50)
+    w, b = torch.tensor(0.3, requires_grad=True), torch.tensor(-0.2, requires_grad=True)
+    ((w * xs + b - ys) ** 2).mean().backward()
+    error = (w * xs + b - ys).detach()
+    assert torch.isclose(w.grad, 2 * (error * xs).mean())
+    assert torch.isclose(b.grad, 2 * error.mean())
+
+
+# Formulas as the pages state them, each with the test above that checks it numerically.
+STATED_FORMULAS = [
+    ("attention.md", r"0 & \text{if } j \le i", "test_erratum_causal_mask_direction"),
+    ("attention.md", r"-\infty & \text{if } j > i", "test_erratum_causal_mask_direction"),
+    ("attention.md", r"\operatorname{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right) V",
+     "test_multi_head_attention_matches_pytorch_with_causal_mask"),
+    ("transformer.md", r"\operatorname{FFN}(x) = \max(0,\, xW_1 + b_1)\,W_2 + b_2",
+     "test_feed_forward_and_gradient_descent_formulas"),
+    ("gan.md", r"D^*(x) = \frac{p_{\text{data}}(x)}{p_{\text{data}}(x) + p_g(x)}",
+     "test_erratum_optimal_discriminator_is_a_function"),
+    ("gan.md", r"V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_{\text{data}} \,\|\, p_g)",
+     "test_erratum_optimal_discriminator_is_a_function"),
+    ("gan.md", r"\mathcal{L}_G = -\,\mathbb{E}_{z \sim p_z}\big[\log D(G(z))\big]",
+     "test_erratum_generator_loss_saturates"),
+    ("vae.md", r"\log p_\theta(x) \ge \text{ELBO}",
+     "test_elbo_is_below_log_likelihood_with_gap_kl_to_posterior"),
+    ("vae.md", r"\frac{1}{2} \sum_{j} \left(\sigma_j^2 + \mu_j^2 - 1 - \log \sigma_j^2\right)",
+     "test_gaussian_kl_closed_form_matches_monte_carlo_and_torch"),
+    ("vae.md", r"\sigma_j = \exp(\frac{1}{2} \log \sigma_j^2)",
+     "test_erratum_vae_covariance_is_diagonal_variances"),
+    ("diffusion.md", r"\mathcal{N}\big(x_t;\ \sqrt{\bar\alpha_t}\, x_0,\ (1 - \bar\alpha_t) I\big)",
+     "test_ddpm_closed_form_matches_iterating_the_chain"),
+    ("diffusion.md", r"\tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\, \beta_t",
+     "test_ddpm_posterior_and_sampling_mean_are_consistent"),
+    ("diffusion.md", r"x_t - \frac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\, \varepsilon_\theta(x_t, t)",
+     "test_ddpm_posterior_and_sampling_mean_are_consistent"),
+    ("diffusion.md", r"\varepsilon^*(x_t, t) = -\sqrt{1 - \bar\alpha_t}\, \nabla_{x_t}",
+     "test_optimal_noise_predictor_is_minus_scaled_score"),
+    ("llm.md", r"\mathcal{L}(\theta) = -\frac{1}{T} \sum_{t=1}^{T} \log p_\theta(x_t \mid x_{<t})",
+     "test_language_model_loss_and_temperature"),
+    ("llm.md", r"p_i \propto \exp(\ell_i / \tau)", "test_language_model_loss_and_temperature"),
+]
+
+
+@pytest.mark.parametrize(("name", "formula", "test_name"), STATED_FORMULAS,
+                         ids=[f"{n}:{t}" for n, _, t in STATED_FORMULAS])
+def test_stated_formula_is_the_tested_one(name: str, formula: str, test_name: str) -> None:
+    """Editing one of these formulas on a page (a flipped sign or mask) fails here; the named
+    test is where its numerical check lives."""
+    assert callable(globals().get(test_name)), f"no test named {test_name}"
+    for lang in LANGS:
+        text = " ".join(learn_page(lang, name).read_text(encoding="utf-8").split())
+        assert " ".join(formula.split()) in text, (
+            f"docs/{lang}/learn/{name} no longer states {formula!r}, which {test_name} checks")
