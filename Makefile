@@ -9,7 +9,7 @@ MKDOCS := $(VENV)/bin/mkdocs
 # A CPU build of PyTorch; users with GPUs install their own (pyproject keeps the range open).
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: serve build validate test test-fast lint browser bench-site bench-linkcheck \
+.PHONY: serve build validate linkcheck test test-fast lint browser bench-site bench-linkcheck \
         bench-examples bench-examples-gpu clean
 
 $(VENV)/bin/activate:
@@ -34,6 +34,10 @@ serve: validate
 
 build: validate
 	$(MKDOCS) build --strict
+
+# Every catalog URL (over the network) and every internal link and anchor of the built site.
+linkcheck: build
+	$(ATLAS) linkcheck
 
 # Debian's Chromium and a CJK font for the browser tests (Playwright cannot download a browser here).
 browser:
