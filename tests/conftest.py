@@ -97,9 +97,11 @@ def site_url(built_site: Path) -> Iterator[str]:
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's headless Chromium driven by Playwright (it cannot download its own here)."""
+    """Debian's headless Chromium driven by Playwright (it cannot download its own here).
+    One per module: Playwright's sync API keeps an asyncio loop running until it stops, and
+    later tests that call asyncio.run() (atlas linkcheck) would fail inside it."""
     if not CHROMIUM.exists():
         pytest.fail("browser tests need /usr/bin/chromium: run `make browser` "
                     "(apt-get install chromium fonts-noto-cjk)")
