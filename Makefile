@@ -60,6 +60,12 @@ lint: $(VENV)/.test
 bench-site: $(VENV)/.site
 	$(PY) bench/site_bench.py
 
+# The explorer in headless Chromium: the site stack and Playwright, no torch.
+.PHONY: bench-explorer
+bench-explorer: $(VENV)/.site browser
+	$(PY) -m pip install -q -e '.[site,test]'
+	$(PY) bench/explorer_bench.py
+
 bench-linkcheck: $(VENV)/.test
 	$(PY) bench/linkcheck_bench.py
 

@@ -27,7 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from atlas import site  # noqa: E402
+from atlas import publish, site  # noqa: E402
 from atlas.catalog import KINDS, load_catalog  # noqa: E402
 
 WORDS = ["neural", "network", "diffusion", "attention", "model", "language", "vision", "learning",
@@ -115,7 +115,10 @@ def make_floor(base: Path, project: Path) -> Path:
         shutil.copytree(ROOT / "docs" / lang, docs, symlinks=False)
         learn = {p.relative_to(docs).as_posix() for p in (docs / "learn").glob("*.md")}
         pages = site.generate_pages(catalog, lang, examples, ROOT, learn,
-                                    "https://github.com/aigc-atlas/atlas/edit/main")
+                                    "https://github.com/aigc-atlas/atlas/edit/main",
+                                    "https://github.com/aigc-atlas/atlas")
+        pages.update(publish.site_outputs(catalog, lang, None, "AIGC Atlas",
+                                          primary=lang == "en"))
         for uri, text in pages.items():
             (docs / uri).parent.mkdir(parents=True, exist_ok=True)
             (docs / uri).write_text(text, encoding="utf-8")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -64,44 +69,59 @@ def run_atlas(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.
                           text=True, timeout=timeout)
 
 
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The real catalog and docs built once per test session with `mkdocs build --strict`."""
+def site_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadingHTTPServer]:
+    """A loopback HTTP server for the built site, bound first so the build knows its URL."""
     site_dir = tmp_path_factory.mktemp("site")
+    handler = functools.partial(_QuietHandler, directory=str(site_dir))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.site_dir = site_dir  # type: ignore[attr-defined]
+    yield server
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def built_site(site_server: ThreadingHTTPServer) -> Path:
+    """The real catalog and docs built once per test session with `mkdocs build --strict`.
+
+    The site URL is the test server's, as in deployment, so that instant navigation (which
+    only takes over links listed in sitemap.xml) works in the browser tests.
+    """
+    site_dir: Path = site_server.site_dir  # type: ignore[attr-defined]
+    url = f"http://127.0.0.1:{site_server.server_address[1]}/"
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
                              "-d", str(site_dir)], cwd=ROOT, capture_output=True, text=True,
-                            timeout=600)
+                            timeout=600, env={**os.environ, "ATLAS_SITE_URL": url})
     assert result.returncode == 0, result.stderr
-    yield site_dir
+    return site_dir
 
 
 @pytest.fixture(scope="session")
-def site_url(built_site: Path) -> Iterator[str]:
-    """The built site served over HTTP on loopback (service workers and fetch need HTTP)."""
-    import functools
-    import threading
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    handler = functools.partial(Quiet, directory=str(built_site))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+def site_url(built_site: Path, site_server: ThreadingHTTPServer) -> Iterator[str]:
+    """The built site served over HTTP on loopback (search's worker and fetch need HTTP)."""
+    thread = threading.Thread(target=site_server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    yield f"http://127.0.0.1:{site_server.server_address[1]}/"
+    site_server.shutdown()
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+OFF_LOOPBACK = re.compile(r"^(?!https?://127\.\d+\.\d+\.\d+[:/])[a-z]+://")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Debian's headless Chromium driven by Playwright (it cannot download its own here).
-    One per module: Playwright's sync API keeps an asyncio loop running until it stops, and
-    later tests that call asyncio.run() (atlas linkcheck) would fail inside it."""
+
+    Per module, not per session: Playwright's sync API keeps an asyncio event loop running
+    in this thread while it is open, and `asyncio.run` (the link checker) refuses to start
+    inside a running loop, so it must be closed before the next module's tests.
+    """
     if not CHROMIUM.exists():
         pytest.fail("browser tests need /usr/bin/chromium: run `make browser` "
                     "(apt-get install chromium fonts-noto-cjk)")
@@ -119,6 +139,9 @@ def browser() -> Iterator[object]:
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # Tests touch loopback only: the theme's web fonts, GitHub's API (repository facts) and
+    # anything else off 127.0.0.0/8 are refused before they leave the machine.
+    context.route(OFF_LOOPBACK, lambda route: route.abort())
     tab = context.new_page()
     tab.set_default_timeout(20_000)
     yield tab

@@ -51,8 +51,11 @@ def test_chinese_description_word_on_english_site(page, site_url: str) -> None:
 def test_language_switcher_keeps_the_page(page, site_url: str) -> None:
     """After an instant-navigation page change, switching language lands on the same page."""
     page.goto(site_url + "topics/")
+    page.wait_for_load_state("networkidle")  # the sitemap instant navigation relies on
+    page.evaluate("window.atlasMarker = 1")
     page.click("article >> text=Deep learning")
     page.wait_for_url("**/topics/deep-learning/")
+    assert page.evaluate("window.atlasMarker") == 1, "an instant navigation, not a page load"
     page.hover(".md-header__option .md-select")
     page.click("a[hreflang=zh]")
     page.wait_for_url("**/zh/topics/deep-learning/")

@@ -3,27 +3,9 @@ navigation), the language switcher leads to the Chinese page, Chinese search fin
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from conftest import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-SITE_URL = re.search(r"^site_url:\s*(\S+)", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"),
-                     re.M).group(1)
-
-
-@pytest.fixture
-def served_page(page, site_url: str):
-    """The tab, as if the site were served at its configured site_url: instant navigation only
-    intercepts links listed in sitemap.xml, whose URLs carry that address and its port."""
-
-    def rewrite(route) -> None:
-        response = route.fetch()
-        route.fulfill(response=response, body=response.text().replace(SITE_URL, site_url))
-
-    page.route("**/sitemap.xml", rewrite)
-    return page
 
 RENDERED = "article .arithmatex .katex"
 
@@ -43,8 +25,7 @@ def test_formulas_render_on_an_algorithm_page(page, site_url: str) -> None:
     assert page.locator("article .katex-display").count() >= 4  # the $$ blocks
 
 
-def test_formulas_render_after_instant_navigation(served_page, site_url: str) -> None:
-    page = served_page
+def test_formulas_render_after_instant_navigation(page, site_url: str) -> None:
     page.goto(site_url + "learn/")
     page.evaluate("window.__sameDocument = true")  # survives instant navigation only
     page.click("article a[href$='vae/']")

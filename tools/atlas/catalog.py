@@ -632,21 +632,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Check the catalog: schema, URLs, text fields, duplicates, topics. "
                     "Prints every problem as path:line: field: message; exits 1 if any.",
     )
-    parser.add_argument("catalog_dir", nargs="?", type=Path, default=Path("catalog"),
-                        help="catalog folder (default: catalog)")
+    parser.add_argument("paths", nargs="*", type=Path, default=[Path("catalog")],
+                        metavar="PATH",
+                        help="catalog folder (default: catalog), or files in it, as pre-commit "
+                             "passes them: the whole catalog is still loaded (duplicates span "
+                             "files) but only those files' problems are reported")
     parser.add_argument("-q", "--quiet", action="store_true", help="print problems only")
     parser.set_defaults(handler=run_validate)
 
 
+def _catalog_of(path: Path) -> Path:
+    """The catalog folder a file belongs to (catalog/<kind>/<id>.yaml or catalog/topics.yaml)."""
+    if not path.is_file():
+        return path
+    return path.parent if path.name in (SCHEMA_NAME, TOPICS_NAME) else path.parent.parent
+
+
 def run_validate(args: argparse.Namespace) -> int:
-    catalog = load_catalog(args.catalog_dir)
-    for problem in catalog.problems:
+    folders: dict[Path, set[Path] | None] = {}
+    for path in args.paths:
+        folder = _catalog_of(path)
+        if not path.is_file() or path.name in (SCHEMA_NAME, TOPICS_NAME):
+            folders[folder] = None  # every problem of the catalog
+        elif folders.get(folder, set()) is not None:
+            folders.setdefault(folder, set()).add(path.resolve())
+    problems: list[Problem] = []
+    for folder, files in folders.items():
+        catalog = load_catalog(folder)
+        problems += [p for p in catalog.problems
+                     if files is None or Path(p.path).resolve() in files]
+    for problem in problems:
         print(problem)
-    if catalog.problems:
-        files = len({p.path for p in catalog.problems})
-        print(f"atlas validate: {len(catalog.problems)} problem(s) in {files} file(s)",
+    if problems:
+        count = len({p.path for p in problems})
+        print(f"atlas validate: {len(problems)} problem(s) in {count} file(s)",
               file=sys.stderr)
         return 1
+    if len(folders) != 1 or next(iter(folders.values())) is not None:
+        if not args.quiet:
+            print(f"atlas validate: {len(args.paths)} file(s) OK")
+        return 0
     if not args.quiet:
         counts = ", ".join(f"{sum(e.kind == k for e in catalog.entries)} {k}" for k in KINDS)
         print(f"atlas validate: {len(catalog.entries)} entries OK ({counts}), "

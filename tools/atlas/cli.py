@@ -16,6 +16,7 @@ from atlas import __version__
 # Subcommand modules, in the order `atlas --help` lists them.
 COMMAND_MODULES = [
     "atlas.catalog",
+    "atlas.scaffold",
     "atlas.linkcheck",
 ]
 

@@ -19,7 +19,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from atlas import site
+from atlas import publish, site
 from atlas.catalog import Catalog, load_catalog
 
 log = logging.getLogger("mkdocs.plugins.atlas")
@@ -33,6 +33,12 @@ def _settings(config: MkDocsConfig) -> dict[str, Any]:
 
 def _project_root(config: MkDocsConfig) -> Path:
     return Path(config.config_file_path).resolve().parent
+
+
+def _public_url(config: MkDocsConfig) -> str | None:
+    """The published address of this language's site, ending in '/', if configured."""
+    url = _settings(config).get("public_url") or config.site_url
+    return url.rstrip("/") + "/" if url else None
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -49,7 +55,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     docs_dir = Path(config.docs_dir)
     learn_pages = {p.relative_to(docs_dir).as_posix() for p in (docs_dir / "learn").glob("*.md")}
     _state.update(catalog=catalog, examples=examples, lang=lang, root=root,
-                  learn_pages=learn_pages)
+                  learn_pages=learn_pages, by_id=catalog.by_id())
     sections = site.generated_nav(catalog, lang, examples)
     if config.nav:
         config.nav = _expand_nav(config.nav, sections)
@@ -75,7 +81,12 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     edit_base = settings.get("edit_base") or (
         f"{config.repo_url.rstrip('/')}/edit/main" if config.repo_url else None)
     pages = site.generate_pages(_state["catalog"], _state["lang"], _state["examples"],
-                                _state["root"], _state["learn_pages"], edit_base)
+                                _state["root"], _state["learn_pages"], edit_base,
+                                config.repo_url)
+    pages.update(publish.site_outputs(
+        _state["catalog"], _state["lang"], _public_url(config), config.site_name,
+        config.use_directory_urls, primary=_state["lang"] == "en",
+        suggest_url=site.suggest_url(config.repo_url)))
     for uri, content in pages.items():
         if files.get_file_from_path(uri) is not None:
             raise PluginError(f"docs/{uri} would be overwritten by a generated page; "
@@ -96,6 +107,28 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         raise PluginError(str(error)) from None
 
 
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    """Entry pages carry their schema.org JSON-LD; the home page announces the Atom feed.
+
+    The feed link is on the home page only, and relative: Material reads every
+    ``link[rel=alternate]`` as another language and fetches the sitemap next to it.
+    """
+    src = page.file.src_uri
+    if src.startswith("entries/") and src.endswith(".md"):
+        entry = _state["by_id"].get(src[len("entries/"):-len(".md")])
+        if entry is None:
+            return output
+        public = _public_url(config)
+        data = publish.entry_jsonld(entry, _state["catalog"], _state["lang"],
+                                    public + page.url if public else page.canonical_url)
+        return publish.insert_into_head(output, publish.jsonld_script(data))
+    if page.is_homepage:
+        return publish.insert_into_head(
+            output, f'<link rel="alternate" type="application/atom+xml" '
+                    f'title="{site.escape_attr(config.site_name)}" href="feed.xml">')
+    return output
+
+
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
     root = _project_root(config)
     settings = _settings(config)
@@ -112,8 +145,9 @@ def on_post_build(config: MkDocsConfig) -> None:
     for other in settings.get("alternate_builds", []):
         target = Path(config.site_dir) / other["dir"]
         log.info("Building %s into %s", other["config"], target)
+        site_url = f"{config.site_url.rstrip('/')}/{other['dir']}/" if config.site_url else None
         alternate = load_config(str(_project_root(config) / other["config"]),
-                                site_dir=str(target), strict=config.strict)
+                                site_dir=str(target), strict=config.strict, site_url=site_url)
         alternate.extra["atlas"]["loaded_catalog"] = _state["catalog"]
         try:
             build(alternate)

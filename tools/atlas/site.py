@@ -51,6 +51,9 @@ LABELS: dict[str, dict[str, str]] = {
         "topics_intro": "The atlas's map of generative AI. Each topic lists its catalog entries;"
                         " algorithm topics link to a runnable example.",
         "other": "Other", "home_counts": "Entries in the catalog", "total": "Total",
+        "explorer": "Explorer", "suggest": "Suggest an entry",
+        "contribute": "How to contribute",
+        "suggest_intro": "Know a resource that belongs here?",
     },
     "zh": {
         "book": "书籍", "website": "网站", "tool": "工具", "paper": "论文", "course": "课程",
@@ -72,6 +75,8 @@ LABELS: dict[str, dict[str, str]] = {
         "topics_intro": "AIGC Atlas 的生成式 AI 知识地图。每个主题列出相关资源；"
                         "算法主题附有可运行的示例。",
         "other": "其他", "home_counts": "目录收录情况", "total": "合计",
+        "explorer": "筛选浏览", "suggest": "推荐资源", "contribute": "贡献指南",
+        "suggest_intro": "知道值得收录的资源？",
     },
 }
 LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ja": "日本語", "fr": "Français",
@@ -181,6 +186,24 @@ def example_page(example: Example, lang: str, project_root: Path) -> str:
 # Catalog pages
 
 
+def contributing_url(repo_url: str | None) -> str | None:
+    """The contributor guide, where "edit" and "suggest" links lead newcomers."""
+    return f"{repo_url.rstrip('/')}/blob/main/CONTRIBUTING.md" if repo_url else None
+
+
+def suggest_url(repo_url: str | None) -> str | None:
+    """The issue form that proposes an entry (.github/ISSUE_TEMPLATE/propose-entry.yml)."""
+    return f"{repo_url.rstrip('/')}/issues/new?template=propose-entry.yml" if repo_url else None
+
+
+def suggest_line(lang: str, repo_url: str | None) -> list[str]:
+    if not repo_url:
+        return []
+    t = LABELS[lang]
+    return [f"{t['suggest_intro']} [{t['suggest']}]({escape_attr(suggest_url(repo_url))}) · "
+            f"[{t['contribute']}]({escape_attr(contributing_url(repo_url))})", ""]
+
+
 def entry_uri(entry: Entry) -> str:
     return f"entries/{entry.id}.md"
 
@@ -270,7 +293,7 @@ def related_entries(catalog: Catalog) -> dict[str, list[Entry]]:
 
 
 def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
-               edit_url: str | None) -> str:
+               edit_url: str | None, repo_url: str | None = None) -> str:
     t = LABELS[lang]
     uri = entry_uri(entry)
     data = entry.data
@@ -320,7 +343,10 @@ def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
     row("added", escape_md(data["added"]))
     lines.append("")
     if edit_url:
-        lines += [f'[{t["edit"]}]({escape_attr(edit_url)}){{ .atlas-edit }}', ""]
+        guide = contributing_url(repo_url)
+        lines += [f'[{t["edit"]}]({escape_attr(edit_url)}){{ .atlas-edit }}'
+                  + (f' · [{t["contribute"]}]({escape_attr(guide)}){{ .atlas-edit }}'
+                     if guide else ""), ""]
     if related:  # kept short: entry pages are the bulk of the site
         lines += [f"## {t['related']}", ""]
         lines += [f"- [{escape_md(other.title)}]({relative(uri, entry_uri(other))}) · "
@@ -342,13 +368,14 @@ def _sort_key(entry: Entry) -> tuple[str, str]:
     return (entry.title.casefold(), entry.id)
 
 
-def kind_page(kind: str, catalog: Catalog, lang: str) -> str:
+def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = None) -> str:
     t = LABELS[lang]
     uri = kind_uri(kind)
     entries = [e for e in catalog.entries if e.kind == kind]
     lines = ["---", "search:", "  exclude: true", "---", "", f"# {t[KIND_SLUGS[kind]]}", "",
              t["kind_intro"].format(count=len(entries), kind=t[KIND_SLUGS[kind]].lower()
                                     if lang == "en" else t[kind]), ""]
+    lines += suggest_line(lang, repo_url)
     for topic, members in _entries_by_main_topic(entries, catalog):
         link = relative(uri, topic_uri(topic.id))
         lines += [f"## [{escape_md(topic_name(topic, lang))}]({link})", ""]
@@ -482,15 +509,17 @@ def expand_markers(markdown: str, catalog: Catalog, lang: str, page_uri: str) ->
 
 def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
                    project_root: Path, learn_pages: set[str],
-                   edit_base: str | None = None) -> dict[str, str]:
+                   edit_base: str | None = None, repo_url: str | None = None
+                   ) -> dict[str, str]:
     """Every generated page, as {source path: Markdown}."""
     pages: dict[str, str] = {}
     related = related_entries(catalog)
     for entry in catalog.entries:
         edit_url = f"{edit_base.rstrip('/')}/{entry.path.as_posix()}" if edit_base else None
-        pages[entry_uri(entry)] = entry_page(entry, catalog, lang, related[entry.id], edit_url)
+        pages[entry_uri(entry)] = entry_page(entry, catalog, lang, related[entry.id], edit_url,
+                                             repo_url)
     for kind in KINDS:
-        pages[kind_uri(kind)] = kind_page(kind, catalog, lang)
+        pages[kind_uri(kind)] = kind_page(kind, catalog, lang, repo_url)
     pages["catalog/tags.md"] = tags_page(catalog, lang)
     pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
     for topic in catalog.topics.values():
@@ -518,7 +547,8 @@ def generated_nav(catalog: Catalog, lang: str, examples: dict[str, Example]
                   ) -> dict[str, list[Any]]:
     """Navigation sections for the generated pages, keyed by the nav marker they replace."""
     t = LABELS[lang]
-    catalog_nav: list[Any] = [{t[KIND_SLUGS[kind]]: kind_uri(kind)} for kind in KINDS]
+    catalog_nav: list[Any] = [{t["explorer"]: "catalog/explorer.md"}]
+    catalog_nav += [{t[KIND_SLUGS[kind]]: kind_uri(kind)} for kind in KINDS]
     catalog_nav.append({t["tags"]: "catalog/tags.md"})
 
     def topic_nav(parent: str | None) -> list[Any]:

@@ -1,0 +1,377 @@
+"""Machine-readable outputs built with the site, and the catalog explorer page.
+
+Pure functions from a ``Catalog`` to file contents, like ``atlas.site``: the MkDocs hooks
+only decide where the results go.
+
+* ``catalog_export``: ``catalog.json``, every entry with the export's format version and the
+  URL of the entry schema (``catalog.schema.json`` describes the export itself);
+* ``entry_jsonld`` / ``jsonld_script``: schema.org JSON-LD for an entry page, serialised so
+  that no contributor text can close the ``<script>`` element it lives in;
+* ``atom_feed``: an Atom feed of the newest entries by their ``added`` date;
+* ``explorer_data`` / ``explorer_page``: the faceted catalog explorer, a static JSON file and
+  a page whose HTML already lists every entry (the plain list readers without JavaScript
+  get; ``overrides/assets/javascripts/explorer.js`` replaces it with the filterable table).
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from atlas.catalog import KINDS, Catalog, Entry, load_schema
+from atlas.site import _CJK_GAP, LABELS, LANGUAGE_NAMES, escape_attr, topic_name
+
+EXPORT_VERSION = 1
+EXPORT_SCHEMA_NAME = "catalog.schema.json"
+EXPORT_SCHEMA_PATH = Path(__file__).with_name(EXPORT_SCHEMA_NAME)
+FEED_LIMIT = 50
+EXPLORER_URI = "catalog/explorer.md"
+EXPLORER_DATA_URI = "catalog/explorer.json"
+LEVELS = ("beginner", "intermediate", "advanced")
+ACCESS = ("free", "paid", "freemium", "open-source")
+
+EXPLORER_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Catalog explorer",
+        "intro": "Every entry of the catalog in one table: filter by kind, topic, level, access, "
+                 "language and year, search the text, sort by any column. The address bar keeps "
+                 "your filters, so you can share the link.",
+        "noscript": "Without JavaScript this page is a plain list of all entries.",
+        "filter": "Filter by text", "placeholder": "Title, author, description, tag…",
+        "kind": "Kind", "topic": "Topic", "all_topics": "All topics", "level": "Level",
+        "access": "Access", "language": "Language", "year": "Year", "from": "from", "to": "to",
+        "reset": "Clear filters", "shown": "{shown} of {total} entries",
+        "more": "Show {count} more", "title_col": "Title", "added": "Added", "none":
+        "No entry matches these filters.", "feed": "Newest entries (Atom feed)",
+        "export": "The whole catalog as JSON",
+    },
+    "zh": {
+        "title": "资源筛选",
+        "intro": "在一张表中浏览目录的全部资源：按类型、主题、难度、获取方式、语言和年份筛选，"
+                 "按文字搜索，点击列标题排序。地址栏会保存当前筛选条件，可以直接分享链接。",
+        "noscript": "未启用 JavaScript 时，本页是全部资源的简单列表。",
+        "filter": "按文字筛选", "placeholder": "标题、作者、简介、标签……",
+        "kind": "类型", "topic": "主题", "all_topics": "全部主题", "level": "难度",
+        "access": "获取方式", "language": "语言", "year": "年份", "from": "从", "to": "到",
+        "reset": "清除筛选", "shown": "显示 {shown} / {total} 项", "more": "再显示 {count} 项",
+        "title_col": "标题", "added": "收录日期", "none": "没有符合条件的资源。",
+        "feed": "最新收录（Atom 订阅）", "export": "整个目录的 JSON 数据",
+    },
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Shared helpers
+
+
+def entry_page_path(entry_id: str, directory_urls: bool = True) -> str:
+    """The entry page's path relative to the site root, as MkDocs writes it."""
+    return f"entries/{entry_id}/" if directory_urls else f"entries/{entry_id}.html"
+
+
+def plain(text: str) -> str:
+    """Folded YAML text as a reader sees it: one space between words, none between hanzi."""
+    return _CJK_GAP.sub("", " ".join(str(text).split()))
+
+
+def absolute(site_url: str | None, path: str) -> str | None:
+    return f"{site_url.rstrip('/')}/{path}" if site_url else None
+
+
+def _topic_ancestry(catalog: Catalog, topic_ids: Iterable[str]) -> list[str]:
+    """The topics and all their ancestors, each once, in a stable order."""
+    seen: list[str] = []
+    for topic_id in topic_ids:
+        current = catalog.topics.get(topic_id)
+        while current is not None and current.id not in seen:
+            seen.append(current.id)
+            current = catalog.topics.get(current.parent) if current.parent else None
+    return seen
+
+
+# ---------------------------------------------------------------------------------------
+# catalog.json
+
+
+def entry_schema_url(catalog: Catalog) -> str:
+    return load_schema(catalog.root).get("$id", "schema.json")
+
+
+def catalog_export(catalog: Catalog, site_url: str | None = None,
+                   directory_urls: bool = True) -> dict[str, Any]:
+    """The whole catalog as one JSON document (entries sorted by id, so builds are stable)."""
+    schema_url = entry_schema_url(catalog)
+    entries = []
+    for entry in sorted(catalog.entries, key=lambda e: e.id):
+        record: dict[str, Any] = {"id": entry.id, **entry.data}
+        page = absolute(site_url, entry_page_path(entry.id, directory_urls))
+        if page:
+            record["page"] = page
+        entries.append(record)
+    return {
+        "$schema": schema_url.rsplit("/", 1)[0] + "/" + EXPORT_SCHEMA_NAME
+        if "/" in schema_url else EXPORT_SCHEMA_NAME,
+        "version": EXPORT_VERSION,
+        "schema": schema_url,
+        "count": len(entries),
+        "topics": [{"id": t.id, "name": t.name, "parent": t.parent}
+                   for t in catalog.topics.values()],
+        "entries": entries,
+    }
+
+
+def export_schema() -> dict[str, Any]:
+    return json.loads(EXPORT_SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------------------------
+# JSON-LD
+
+SCHEMA_TYPES = {"book": "Book", "website": "WebSite", "tool": "SoftwareApplication",
+                "paper": "ScholarlyArticle", "course": "Course"}
+
+
+def entry_jsonld(entry: Entry, catalog: Catalog, lang: str,
+                 page_url: str | None = None) -> dict[str, Any]:
+    """The schema.org description of one entry, from its fields and nothing else."""
+    data = entry.data
+    thing: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": SCHEMA_TYPES[entry.kind],
+        "name": entry.title,
+        "url": data["url"],
+        "description": plain(entry.text("description", lang)),
+        "inLanguage": list(entry.languages),
+        "about": [{"@type": "Thing", "name": topic_name(catalog.topics[t], lang)}
+                  for t in entry.topics if t in catalog.topics],
+    }
+    translated = entry.translated_title(lang)
+    if translated:
+        thing["alternateName"] = translated
+    if page_url:
+        thing["mainEntityOfPage"] = page_url
+    if data.get("tags"):
+        thing["keywords"] = ", ".join(data["tags"])
+    if entry.access in ("free", "open-source"):
+        thing["isAccessibleForFree"] = True
+    elif entry.access == "paid":
+        thing["isAccessibleForFree"] = False
+    if "authors" in data:  # the schema has no way to tell people from organisations
+        thing["author"] = [{"@type": "Person", "name": name} for name in data["authors"]]
+    if "year" in data:
+        thing["datePublished"] = str(data["year"])
+    if entry.kind == "book":
+        if "isbn" in data:
+            thing["isbn"] = data["isbn"]
+        if "publisher" in data:
+            thing["publisher"] = {"@type": "Organization", "name": data["publisher"]}
+        if "edition" in data:
+            thing["bookEdition"] = data["edition"]
+    if entry.kind == "paper":
+        thing["headline"] = entry.title[:110]
+        identifiers, same_as = [], []
+        if "arxiv" in data:
+            identifiers.append({"@type": "PropertyValue", "propertyID": "arXiv",
+                                "value": data["arxiv"]})
+            same_as.append(f"https://arxiv.org/abs/{data['arxiv']}")
+        if "doi" in data:
+            identifiers.append({"@type": "PropertyValue", "propertyID": "DOI",
+                                "value": data["doi"]})
+            same_as.append(f"https://doi.org/{data['doi']}")
+        thing["identifier"] = identifiers
+        thing["sameAs"] = same_as
+    if entry.kind == "tool" and "license" in data:
+        thing["license"] = f"https://spdx.org/licenses/{data['license']}.html"
+    if entry.kind == "course" and "provider" in data:
+        thing["provider"] = {"@type": "Organization", "name": data["provider"]}
+    return thing
+
+
+def jsonld_script(data: dict[str, Any]) -> str:
+    """A ``<script type="application/ld+json">`` element that no string value can break.
+
+    ``<``, ``>`` and ``&`` become ``\\u003c`` etc. (still the same JSON), so neither
+    ``</script>`` nor ``<!--`` can appear inside; U+2028/9 are escaped for old parsers.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escaped)
+    return f'<script type="application/ld+json">{text}</script>'
+
+
+def insert_into_head(html: str, snippet: str) -> str:
+    """Put ``snippet`` just before ``</head>`` (the page is left alone if it has none)."""
+    index = html.find("</head>")
+    return html if index < 0 else html[:index] + snippet + "\n" + html[index:]
+
+
+# ---------------------------------------------------------------------------------------
+# Atom feed
+
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def atom_feed(catalog: Catalog, lang: str, site_url: str | None, site_name: str,
+              directory_urls: bool = True, limit: int = FEED_LIMIT) -> str:
+    """An Atom 1.0 feed of the ``limit`` most recently added entries (RFC 4287)."""
+    ET.register_namespace("", ATOM)
+    newest = sorted(catalog.entries, key=lambda e: (e.data["added"], e.id), reverse=True)[:limit]
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        if text is not None:
+            element.text = text
+        return element
+
+    def stamp(day: str) -> str:
+        return f"{day}T00:00:00Z"
+
+    base = site_url.rstrip("/") + "/" if site_url else None
+    feed = ET.Element(f"{{{ATOM}}}feed", {"xml:lang": "zh-Hans" if lang == "zh" else "en"})
+    sub(feed, "id", base or "urn:aigc-atlas:feed:" + lang)
+    sub(feed, "title", site_name)
+    sub(feed, "subtitle", EXPLORER_LABELS[lang]["feed"])
+    sub(feed, "updated", stamp(newest[0].data["added"]) if newest else "1970-01-01T00:00:00Z")
+    if base:
+        sub(feed, "link", rel="self", type="application/atom+xml", href=base + "feed.xml")
+        sub(feed, "link", rel="alternate", type="text/html", href=base)
+    author = sub(feed, "author")
+    sub(author, "name", "AIGC Atlas")
+    sub(feed, "generator", "atlas")
+    for entry in newest:
+        item = sub(feed, "entry")
+        page = base + entry_page_path(entry.id, directory_urls) if base else None
+        sub(item, "id", page or f"urn:aigc-atlas:entry:{entry.id}")
+        title = entry.title
+        translated = entry.translated_title(lang)
+        sub(item, "title", f"{title} ({translated})" if translated else title)
+        sub(item, "updated", stamp(entry.data["added"]))
+        sub(item, "published", stamp(entry.data["added"]))
+        sub(item, "link", rel="alternate", type="text/html", href=page or entry.data["url"])
+        sub(item, "link", rel="related", href=entry.data["url"])
+        sub(item, "summary", plain(entry.text("description", lang)))
+        sub(item, "category", term=entry.kind, label=LABELS[lang][entry.kind])
+        for topic_id in entry.topics:
+            if topic_id in catalog.topics:
+                sub(item, "category", term=topic_id,
+                    label=topic_name(catalog.topics[topic_id], lang))
+    ET.indent(feed)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") \
+        + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+# The catalog explorer
+
+
+def explorer_record(entry: Entry, catalog: Catalog, lang: str) -> dict[str, Any]:
+    """One entry as the explorer needs it (short keys: the file has one per entry)."""
+    data = entry.data
+    return {
+        "id": entry.id,
+        "k": entry.kind,
+        "t": entry.title,
+        "tt": entry.translated_title(lang) or "",
+        "a": ", ".join(data.get("authors", [])),
+        "y": data.get("year"),
+        "d": data["added"],
+        "l": entry.level,
+        "x": entry.access,
+        "g": list(entry.languages),
+        "m": list(entry.topics),
+        "p": _topic_ancestry(catalog, entry.topics),
+        "s": plain(entry.text("description", lang)),
+        "tg": list(data.get("tags", [])),
+    }
+
+
+def explorer_data(catalog: Catalog, lang: str, directory_urls: bool = True) -> dict[str, Any]:
+    """The explorer's static JSON: labels for its facets, the topic tree and every entry."""
+    t = LABELS[lang]
+    languages = sorted({code for e in catalog.entries for code in e.languages})
+    topics = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for topic in catalog.children(parent):
+            topics.append({"id": topic.id, "name": topic_name(topic, lang), "depth": depth})
+            walk(topic.id, depth + 1)
+
+    walk(None, 0)
+    return {
+        "version": EXPORT_VERSION,
+        "lang": lang,
+        "entryPath": "entries/{id}/" if directory_urls else "entries/{id}.html",
+        "labels": {**EXPLORER_LABELS[lang],
+                   **{key: t[key] for key in (*KINDS, *LEVELS, *ACCESS)}},
+        "facets": {"kind": list(KINDS), "level": list(LEVELS), "access": list(ACCESS),
+                   "lang": languages},
+        "languageNames": {code: LANGUAGE_NAMES.get(code, code) for code in languages},
+        "topics": topics,
+        "entries": [explorer_record(e, catalog, lang)
+                    for e in sorted(catalog.entries, key=lambda e: (e.title.casefold(), e.id))],
+    }
+
+
+def explorer_json(catalog: Catalog, lang: str, directory_urls: bool = True) -> str:
+    return json.dumps(explorer_data(catalog, lang, directory_urls), ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def explorer_page(catalog: Catalog, lang: str, directory_urls: bool = True,
+                  suggest_url: str | None = None) -> str:
+    """The explorer page: a plain HTML list of every entry, which the script replaces.
+
+    The list is one raw HTML block (every catalog string HTML-escaped), not Markdown, so a
+    10,000-entry catalog costs the Markdown parser one block, not 10,000 list items.
+    """
+    t, e = LABELS[lang], EXPLORER_LABELS[lang]
+    root = "../../" if directory_urls else "../"
+    lines = ["---", "search:", "  exclude: true", "hide:", "  - toc", "---", "",
+             f"# {e['title']}", "", e["intro"], ""]
+    links = [f"[{e['feed']}](../feed.xml)"]
+    if lang == "en":
+        links.append(f"[{e['export']}](../catalog.json)")
+    if suggest_url:
+        links.append(f"[{t['suggest']}]({escape_attr(suggest_url)})")
+    lines += [" · ".join(links), ""]
+    data_src = root + EXPLORER_DATA_URI
+    lines.append(f'<div class="atlas-explorer" data-src="{escape_attr(data_src)}" '
+                 f'data-root="{root}">')
+    lines.append(f'<p class="atlas-explorer__noscript">{escape_attr(e["noscript"])}</p>')
+    lines.append('<ol class="atlas-explorer__fallback">')
+    for entry in sorted(catalog.entries, key=lambda x: (x.title.casefold(), x.id)):
+        href = root + entry_page_path(entry.id, directory_urls)
+        translated = entry.translated_title(lang)
+        facts = [t[entry.kind], t[entry.level], t[entry.access]]
+        if "year" in entry.data:
+            facts.append(str(entry.data["year"]))
+        lines.append(
+            f'<li data-id="{escape_attr(entry.id)}"><a href="{escape_attr(href)}">'
+            f"{escape_attr(entry.title)}</a>"
+            + (f" ({escape_attr(translated)})" if translated else "")
+            + f" · {escape_attr(' · '.join(facts))}"
+            + f"<br>{escape_attr(entry.text('description', lang))}</li>")
+    lines += ["</ol>", "</div>", ""]
+    return "\n".join(lines)
+
+
+def site_outputs(catalog: Catalog, lang: str, site_url: str | None, site_name: str,
+                 directory_urls: bool = True, primary: bool = True,
+                 suggest_url: str | None = None) -> dict[str, str]:
+    """Every file this module adds to one language's build, as {path: text}."""
+    outputs = {
+        EXPLORER_URI: explorer_page(catalog, lang, directory_urls, suggest_url),
+        EXPLORER_DATA_URI: explorer_json(catalog, lang, directory_urls),
+        "feed.xml": atom_feed(catalog, lang, site_url, site_name, directory_urls),
+    }
+    if primary:  # language-independent: only at the root of the site
+        outputs["catalog.json"] = json.dumps(catalog_export(catalog, site_url, directory_urls),
+                                             ensure_ascii=False, indent=1) + "\n"
+        outputs["schema.json"] = json.dumps(load_schema(catalog.root), ensure_ascii=False,
+                                            indent=2) + "\n"
+        outputs[EXPORT_SCHEMA_NAME] = EXPORT_SCHEMA_PATH.read_text(encoding="utf-8")
+    return outputs
