@@ -527,7 +527,20 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
         pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages)
         if example:
             pages[f"topics/{topic.id}/example.md"] = example_page(example, lang, project_root)
+        elif topic.example:
+            pages[f"topics/{topic.id}/example.md"] = example_placeholder(topic, lang)
     return pages
+
+
+def example_placeholder(topic: Topic, lang: str) -> str:
+    """The example page of a topic whose program is not merged yet: Learn pages link every
+    algorithm topic's example, and a link must never break."""
+    note = {"en": "The runnable example for this topic (`examples/{name}/`) is not in the atlas "
+                  "yet. Meanwhile, see the [topic page](index.md).",
+            "zh": "本主题的可运行示例（`examples/{name}/`）尚未加入图谱，"
+                  "请先查看[主题页](index.md)。"}
+    return "\n".join([f"# {LABELS[lang]['example_title']}: {escape_md(topic_name(topic, lang))}",
+                      "", note.get(lang, note["en"]).format(name=topic.example), ""])
 
 
 def generated_nav(catalog: Catalog, lang: str, examples: dict[str, Example]

@@ -1,0 +1,601 @@
+"""The Learn pages: their code runs, their numbers come from that code, their formulas hold.
+
+Page conventions are described in learn_pages.py. Besides running the pages, this module
+checks the mathematics the pages state (signs, masks, normalizations, inequalities) on small
+numerical cases, and proves each erratum listed on the overview page.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from learn_pages import (
+    LANGS,
+    ROOT,
+    learn_page,
+    output_problems,
+    page_names,
+    parse,
+    run_page,
+    span_problems,
+    spans,
+    unbound_numbers,
+)
+
+ALGORITHM_PAGES = {"attention.md": "attention", "transformer.md": "transformer", "gan.md": "gan",
+                   "vae.md": "vae", "diffusion.md": "diffusion", "llm.md": "llm"}
+CONCEPT_PAGES = {
+    "nlp.md": ["nlp", "word-embeddings", "language-models", "seq2seq", "attention",
+               "transformer", "pretrained-models", "llm"],
+    "computer-vision.md": ["computer-vision", "cnn", "gan", "vae", "diffusion", "segmentation",
+                           "detection", "text-to-image"],
+    "machine-learning.md": ["machine-learning", "deep-learning", "reinforcement-learning",
+                            "transfer-learning", "meta-learning"],
+}
+PAGES = ["index.md", *CONCEPT_PAGES, *ALGORITHM_PAGES]
+PAGE_CASES = [(lang, name) for name in PAGES for lang in LANGS]
+
+
+def case_id(case: tuple[str, str]) -> str:
+    return f"{case[0]}/{case[1]}"
+
+
+# ---------------------------------------------------------------------------------------
+# The pages themselves
+
+
+def test_every_learn_page_exists_in_both_languages() -> None:
+    for lang in LANGS:
+        present = sorted(p.name for p in (ROOT / "docs" / lang / "learn").glob("*.md"))
+        assert present == sorted(PAGES), f"docs/{lang}/learn/ holds {present}"
+    assert page_names() == sorted(PAGES)
+
+
+@pytest.mark.parametrize("case", PAGE_CASES, ids=case_id)
+def test_page_code_runs_and_its_numbers_match(case: tuple[str, str]) -> None:
+    """Every code block runs and prints what the page shows; every number comes from code."""
+    page = parse(learn_page(*case))
+    run = run_page(page)
+    assert run.error is None, run.error
+    problems = output_problems(page, run) + span_problems(page, run) + unbound_numbers(page)
+    assert not problems, "\n".join(problems)
+
+
+def _code_without_comments(code: str) -> str:
+    lines = (re.sub(r"\s*#.*$", "", line).rstrip() for line in code.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def test_drift_is_reported_with_page_line_and_number(tmp_path: Path) -> None:
+    """A page whose prose, output or formula disagrees with its code fails, naming what."""
+    text = learn_page("en", "attention.md").read_text(encoding="utf-8")
+    drifted = tmp_path / "attention.md"
+    drifted.write_text(
+        text.replace('<span data-value="weights[0, 1]">0.1863</span>',
+                     '<span data-value="weights[0, 1]">0.1864</span>', 1)
+        .replace("[[0.5065 0.1863 0.3072]", "[[0.5065 0.1862 0.3072]", 1)
+        .replace("into weights:", "into weights near 0.33:", 1)
+        .replace("$d_k = 4$", "$d_k = 4.0$", 1), encoding="utf-8")
+    page = parse(drifted)
+    run = run_page(page)
+    numbers = span_problems(page, run)
+    assert len(numbers) == 1
+    assert re.search(r"attention\.md:\d+: number 0\.1864 \(weights\[0, 1\]\) drifted: the code "
+                     r"gives 0\.1863", numbers[0]), numbers
+    outputs = output_problems(page, run)
+    assert len(outputs) == 1 and "0.1862" in outputs[0] and "0.1863" in outputs[0], outputs
+    unbound = unbound_numbers(page)
+    assert any("'4.0' in a formula" in problem for problem in unbound), unbound
+    assert any("'0.33' is not tied to code" in problem for problem in unbound), unbound
+    stray = tmp_path / "stray.md"
+    stray.write_text("```bash\nls\n```\n\n```text\nhello\n```\n", encoding="utf-8")
+    stray_problems = output_problems(parse(stray), run_page(parse(stray)))
+    assert len(stray_problems) == 2 and "```bash" in stray_problems[0], stray_problems
+    broken = tmp_path / "broken.md"
+    broken.write_text("```python\nprint(1 / 0)\n```\n", encoding="utf-8")
+    error = run_page(parse(broken)).error
+    assert error is not None and "broken.md:1" in error and "ZeroDivisionError" in error
+
+
+DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_both_languages_show_the_same_code_numbers_and_formulas(name: str) -> None:
+    en, zh = (parse(learn_page(lang, name)) for lang in LANGS)
+    code = [[_code_without_comments(b.code) for b in p.blocks if b.lang == "python"]
+            for p in (en, zh)]
+    assert code[0] == code[1], f"{name}: the Chinese page's code differs from the English page's"
+    numbers = [Counter(spans(p)) for p in (en, zh)]
+    assert numbers[0] == numbers[1], (
+        f"{name}: numbers only in English: {sorted((numbers[0] - numbers[1]).elements())}; "
+        f"only in Chinese: {sorted((numbers[1] - numbers[0]).elements())}")
+    formulas = [Counter(" ".join(m.split()) for m in DISPLAY_MATH.findall(p.prose))
+                for p in (en, zh)]
+    assert formulas[0] == formulas[1], (
+        f"{name}: display formulas differ: only in English "
+        f"{list((formulas[0] - formulas[1]).elements())}, only in Chinese "
+        f"{list((formulas[1] - formulas[0]).elements())}")
+
+
+@pytest.mark.parametrize("case", [(lang, name) for name in ALGORITHM_PAGES for lang in LANGS],
+                         ids=case_id)
+def test_algorithm_page_links_its_example_topic_and_entries(case: tuple[str, str]) -> None:
+    lang, name = case
+    topic = ALGORITHM_PAGES[name]
+    text = learn_page(lang, name).read_text(encoding="utf-8")
+    for target in (f"../topics/{topic}/example.md", f"../topics/{topic}/index.md"):
+        assert f"]({target})" in text, f"docs/{lang}/learn/{name} does not link {target}"
+    assert f"<!-- atlas:entries topic={topic} -->" in text, (
+        f"docs/{lang}/learn/{name} lacks the catalog entries marker for {topic}")
+
+
+@pytest.mark.parametrize("case", [(lang, name) for name in CONCEPT_PAGES for lang in LANGS],
+                         ids=case_id)
+def test_concept_page_links_its_topics(case: tuple[str, str]) -> None:
+    lang, name = case
+    text = learn_page(lang, name).read_text(encoding="utf-8")
+    topics = yaml.safe_load((ROOT / "catalog" / "topics.yaml").read_text(encoding="utf-8"))
+    known = {topic["id"] for topic in topics["topics"]}
+    linked = set(re.findall(r"\]\(\.\./topics/([\w-]+)/index\.md\)", text))
+    assert linked <= known, f"docs/{lang}/learn/{name} links unknown topics {linked - known}"
+    missing = set(CONCEPT_PAGES[name]) - linked
+    assert not missing, f"docs/{lang}/learn/{name} does not link the topics {sorted(missing)}"
+
+
+ERRATUM_TEST = re.compile(r"`tests/test_learn\.py::(test_\w+)`")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_erratum_names_a_test_that_exists(lang: str) -> None:
+    text = learn_page(lang, "index.md").read_text(encoding="utf-8")
+    section = text.split("\n## ")[-1]
+    assert section.startswith(("Errata", "勘误")), "the Errata section must be the last one"
+    items = [item for item in re.split(r"\n(?=\d+\. )", section) if re.match(r"\d+\. ", item)]
+    assert len(items) >= 8, f"docs/{lang}/learn/index.md: only {len(items)} errata found"
+    for item in items:
+        cited = ERRATUM_TEST.findall(item)
+        assert cited, f"docs/{lang}/learn/index.md: erratum without a test: {item[:80]!r}"
+        for test_name in cited:
+            assert callable(globals().get(test_name)), (
+                f"docs/{lang}/learn/index.md cites {test_name}, which is not in this module")
+
+
+@pytest.mark.parametrize(("config", "lang"), [("mkdocs.yml", "en"), ("mkdocs.zh.yml", "zh")])
+def test_navigation_lists_every_learn_page(config: str, lang: str) -> None:
+    text = (ROOT / config).read_text(encoding="utf-8")
+    for name in PAGES:
+        assert f"learn/{name}" in text, f"{config} has no navigation entry for learn/{name}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", LANGS)
+def test_built_site_renders_learn_pages(built_site: Path, lang: str) -> None:
+    root = built_site if lang == "en" else built_site / "zh"
+    for name in PAGES:
+        html_path = root / "learn" / ("" if name == "index.md" else name[:-3]) / "index.html"
+        html = html_path.read_text(encoding="utf-8")
+        assert "atlas:entries" not in html, f"{html_path}: the entries marker was not replaced"
+        assert 'class="arithmatex"' in html or name not in ALGORITHM_PAGES, (
+            f"{html_path}: no formula reached the page")
+        assert "$" not in re.sub(r"<(code|pre)\b.*?</\1>", "", html, flags=re.S), (
+            f"{html_path}: a $ was left outside any formula")
+        for target, fragment in re.findall(r'href="([^"#]*)#([^"]+)"', html):
+            if not target or target.startswith(("http", "mailto")):
+                continue
+            linked = (html_path.parent / target / "index.html").resolve()
+            if linked.is_file() and "/learn/" in linked.as_posix():
+                assert f'id="{fragment}"' in linked.read_text(encoding="utf-8"), (
+                    f"{html_path}: link to {target}#{fragment}, which has no such anchor")
+
+
+# ---------------------------------------------------------------------------------------
+# Errata: each mistake listed on the overview page, shown numerically
+
+
+def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _masked_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
+                      hidden: np.ndarray) -> np.ndarray:
+    scores = q @ k.T / np.sqrt(k.shape[1])
+    return _softmax(np.where(hidden, -np.inf, scores)) @ v
+
+
+def test_erratum_causal_mask_direction() -> None:
+    """Mask -inf where j > i: the past is visible, the future is not (the article: i > j)."""
+    rng = np.random.default_rng(1)
+    n, d = 5, 4
+    q, k, v = (rng.standard_normal((n, d)) for _ in range(3))
+    i, j = np.indices((n, n))  # i: query (row), j: key (column)
+    ours, articles = j > i, i > j
+    v_future_changed = v.copy()
+    v_future_changed[-1] += 10.0  # only the last token changes
+    for hidden, expect_unchanged in ((ours, True), (articles, False)):
+        before = _masked_attention(q, k, v, hidden)[:-1]
+        after = _masked_attention(q, k, v_future_changed, hidden)[:-1]
+        assert np.allclose(before, after) is expect_unchanged
+    # Same rule as PyTorch's mask, whose -inf entries are above the diagonal.
+    torch_mask = torch.nn.Transformer.generate_square_subsequent_mask(n).numpy()
+    assert np.array_equal(np.isinf(torch_mask), ours)
+    with torch.no_grad():
+        fused = torch.nn.functional.scaled_dot_product_attention(
+            *(torch.tensor(a) for a in (q, k, v)), is_causal=True).numpy()
+    assert np.allclose(fused, _masked_attention(q, k, v, ours))
+
+
+ARTICLE_SCORES = np.array([0.0, 1.0, 0.0, 0.0])  # a one-hot query against four one-hot keys
+ARTICLE_WEIGHTS = np.array([0.25, 0.5, 0.25, 0.25])
+
+
+def test_erratum_example_softmax_weights() -> None:
+    assert ARTICLE_WEIGHTS.sum() == pytest.approx(1.25)
+    weights = _softmax(ARTICLE_SCORES)
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[1] == pytest.approx(math.e / (math.e + 3))
+    assert not np.allclose(weights, ARTICLE_WEIGHTS, atol=1e-2)
+
+
+def test_erratum_example_scaled_by_sqrt_d_k() -> None:
+    keys = np.eye(4)
+    query = keys[1]
+    d_k = keys.shape[1]
+    scaled = _softmax(query @ keys.T / np.sqrt(d_k))
+    assert d_k == 4
+    assert scaled[1] == pytest.approx(math.exp(0.5) / (math.exp(0.5) + 3))
+    assert not np.allclose(scaled, _softmax(query @ keys.T / np.sqrt(1)))
+    # Why the scale: for unit-variance components the dot product has variance d_k.
+    rng = np.random.default_rng(0)
+    for width in (4, 64, 256):
+        dots = (rng.standard_normal((20_000, width)) * rng.standard_normal((20_000, width))).sum(1)
+        assert dots.var() == pytest.approx(width, rel=0.05)
+        assert (dots / np.sqrt(width)).var() == pytest.approx(1.0, rel=0.05)
+
+
+def test_erratum_example_output_is_weighted_values() -> None:
+    values = np.eye(4)
+    printed_output = np.array([0.0, 0.5, 0.0, 0.0])
+    assert np.allclose(ARTICLE_WEIGHTS @ values, ARTICLE_WEIGHTS)  # one-hot values: output=weights
+    assert not np.allclose(printed_output, ARTICLE_WEIGHTS @ values)
+    assert not np.allclose(printed_output, _softmax(ARTICLE_SCORES) @ values)
+
+
+def test_erratum_example_code_shapes() -> None:
+    query = np.array([0, 1, 0, 0])  # a 1-D query, as in the article
+    scores = query @ np.eye(4).T
+    assert scores.shape == (4,)  # not the nested (1, 4) its printout shows
+    with pytest.raises(np.exceptions.AxisError):
+        np.sum(np.exp(scores), axis=1, keepdims=True)
+    assert _softmax(scores, axis=-1).shape == (4,)
+    assert _softmax(query[None, :] @ np.eye(4).T, axis=1).shape == (1, 4)
+
+
+def test_erratum_original_gan_loss_is_cross_entropy() -> None:
+    """V(D, G) is minus the discriminator's binary cross-entropy, not a squared error."""
+    torch.manual_seed(0)
+    d_real, d_fake = torch.rand(64) * 0.98 + 0.01, torch.rand(64) * 0.98 + 0.01
+    value = torch.log(d_real).mean() + torch.log(1 - d_fake).mean()
+    bce = torch.nn.functional.binary_cross_entropy
+    cross_entropy = bce(d_real, torch.ones(64)) + bce(d_fake, torch.zeros(64))
+    assert torch.allclose(value, -cross_entropy)
+    least_squares = ((d_real - 1) ** 2).mean() + (d_fake**2).mean()  # LSGAN's discriminator loss
+    assert not torch.allclose(-value, least_squares, atol=1e-2)
+
+
+def test_erratum_generator_loss_saturates() -> None:
+    """Near D(G(z)) = 0 the minimax generator loss has a vanishing gradient; -log D has not."""
+    for logit_value in (-4.0, -8.0, -12.0):
+        logit = torch.tensor(logit_value, requires_grad=True)
+        d_fake = torch.sigmoid(logit)
+        minimax, = torch.autograd.grad(torch.log(1 - d_fake), logit, retain_graph=True)
+        non_saturating, = torch.autograd.grad(-torch.log(d_fake), logit)
+        assert minimax.item() == pytest.approx(-d_fake.item(), rel=1e-4)
+        assert non_saturating.item() == pytest.approx(-(1 - d_fake.item()), rel=1e-4)
+        assert abs(minimax.item()) < 0.02 < 0.98 < abs(non_saturating.item())
+        # Both losses decrease when the logit rises: the same direction, different strength.
+        assert minimax.item() < 0 and non_saturating.item() < 0
+
+
+def test_erratum_gradient_play_need_not_converge() -> None:
+    """On min_x max_y xy, simultaneous steps spiral out and alternating steps orbit."""
+    lr = 0.1
+    x, y = 1.0, 1.0
+    radii = []
+    for _ in range(200):
+        x, y = x - lr * y, y + lr * x
+        radii.append(math.hypot(x, y))
+    assert radii[-1] == pytest.approx(math.sqrt(2) * (1 + lr**2) ** 100)
+    assert all(b > a for a, b in zip(radii[:-1], radii[1:], strict=True))
+    x, y = 1.0, 1.0
+    radii = []
+    for _ in range(2000):
+        x = x - lr * y
+        y = y + lr * x
+        radii.append(math.hypot(x, y))
+    assert min(radii[1000:]) > 1.0  # never gets near the equilibrium (0, 0)
+
+
+def test_erratum_optimal_discriminator_is_a_function() -> None:
+    """For fixed G, max over discriminators gives D*(x) = p_data / (p_data + p_g)."""
+    rng = np.random.default_rng(0)
+    p_data = rng.dirichlet(np.ones(6))
+    p_g = rng.dirichlet(np.ones(6))
+
+    def value(d: np.ndarray) -> float:
+        return float((p_data * np.log(d)).sum() + (p_g * np.log(1 - d)).sum())
+
+    d_star = p_data / (p_data + p_g)
+    for _ in range(2000):
+        assert value(rng.uniform(0.001, 0.999, 6)) <= value(d_star) + 1e-12
+    mix = (p_data + p_g) / 2
+    jsd = 0.5 * (p_data * np.log(p_data / mix)).sum() + 0.5 * (p_g * np.log(p_g / mix)).sum()
+    assert value(d_star) == pytest.approx(-math.log(4) + 2 * jsd)
+    assert value(np.full(6, 0.5)) == pytest.approx(-math.log(4))  # p_g = p_data: D* = 1/2
+
+
+def test_erratum_vae_decoder_is_a_distribution() -> None:
+    """log p(x|z) of a Gaussian decoder: scaled squared error plus a constant; it integrates
+    to 1 over x, which a raw network output f(z) does not even define."""
+    torch.manual_seed(0)
+    decoder = torch.nn.Linear(2, 3)
+    z, x = torch.randn(2), torch.randn(3)
+    sigma = 0.3
+    mean = decoder(z)
+    log_p = torch.distributions.Normal(mean, sigma).log_prob(x).sum()
+    by_formula = (-((x - mean) ** 2).sum() / (2 * sigma**2)
+                  - 3 / 2 * math.log(2 * math.pi * sigma**2))
+    assert torch.allclose(log_p, by_formula)
+    grid = torch.linspace(-5, 5, 20_001)
+    density = torch.distributions.Normal(mean[0].detach(), sigma).log_prob(grid).exp()
+    assert torch.trapezoid(density, grid).item() == pytest.approx(1.0, abs=1e-4)
+    probs = torch.sigmoid(mean)  # a Bernoulli decoder: log-likelihood = -BCE
+    bits = (x > 0).float()
+    assert torch.allclose(torch.distributions.Bernoulli(probs=probs).log_prob(bits).sum(),
+                          -torch.nn.functional.binary_cross_entropy(probs, bits,
+                                                                    reduction="sum"))
+
+
+def test_erratum_vae_covariance_is_diagonal_variances() -> None:
+    """z = mu + exp(log_var / 2) * eps has covariance diag(exp(log_var)); using the variance
+    as the scale gives the wrong distribution."""
+    rng = np.random.default_rng(0)
+    mu = np.array([0.5, -1.0])
+    log_var = np.array([-1.0, 1.2])
+    eps = rng.standard_normal((400_000, 2))
+    z = mu + np.exp(0.5 * log_var) * eps
+    assert np.allclose(np.cov(z.T), np.diag(np.exp(log_var)), atol=0.02)
+    wrong = mu + np.exp(log_var) * eps
+    assert not np.allclose(np.cov(wrong.T), np.diag(np.exp(log_var)), atol=0.1)
+
+
+def test_erratum_transposed_convolution_is_not_an_inverse() -> None:
+    functional = torch.nn.functional
+    torch.manual_seed(0)
+    kernel = torch.randn(2, 3, 3, 3)  # 3 -> 2 channels
+    x = torch.randn(1, 3, 8, 8)
+    y = torch.randn(1, 2, 4, 4)
+    down = functional.conv2d(x, kernel, stride=2, padding=1)
+    up = functional.conv_transpose2d(y, kernel, stride=2, padding=1, output_padding=1)
+    assert up.shape == x.shape
+    assert torch.allclose((down * y).sum(), (x * up).sum(), atol=1e-4)  # adjoint
+    back = functional.conv_transpose2d(down, kernel, stride=2, padding=1, output_padding=1)
+    assert not torch.allclose(back, x, atol=0.1)  # not the inverse
+
+
+# ---------------------------------------------------------------------------------------
+# The pages' own formulas, checked beyond the printed examples
+
+
+def test_elbo_is_below_log_likelihood_with_gap_kl_to_posterior() -> None:
+    """Linear-Gaussian model z ~ N(0,1), x|z ~ N(wz, s^2): log p(x) - ELBO(q) = KL(q || p(z|x))."""
+    w, s = 2.0, 0.5
+    rng = np.random.default_rng(0)
+
+    def log_normal(value: float, mean: float, var: float) -> float:
+        return -0.5 * math.log(2 * math.pi * var) - (value - mean) ** 2 / (2 * var)
+
+    def kl(m1: float, v1: float, m2: float, v2: float) -> float:
+        return 0.5 * (math.log(v2 / v1) + (v1 + (m1 - m2) ** 2) / v2 - 1)
+
+    for x in (-2.0, 0.0, 1.3, 4.0):
+        log_px = log_normal(x, 0.0, w**2 + s**2)
+        post_mean, post_var = w * x / (w**2 + s**2), s**2 / (w**2 + s**2)
+        for _ in range(200):
+            m, v = rng.normal(0, 2), rng.uniform(0.01, 3)
+            z = m + math.sqrt(v) * rng.standard_normal(20_000)  # Monte Carlo reconstruction
+            reconstruction_mc = np.mean(-0.5 * np.log(2 * np.pi * s**2)
+                                        - (x - w * z) ** 2 / (2 * s**2))
+            reconstruction = log_normal(x, w * m, s**2) - w**2 * v / (2 * s**2)
+            assert reconstruction_mc == pytest.approx(reconstruction, rel=0.05, abs=0.05)
+            elbo = reconstruction - kl(m, v, 0.0, 1.0)
+            assert elbo <= log_px + 1e-12
+            assert log_px - elbo == pytest.approx(kl(m, v, post_mean, post_var), abs=1e-9)
+        best = log_normal(x, w * post_mean, s**2) - w**2 * post_var / (2 * s**2) \
+            - kl(post_mean, post_var, 0.0, 1.0)
+        assert best == pytest.approx(log_px)
+
+
+def test_gaussian_kl_closed_form_matches_monte_carlo_and_torch() -> None:
+    rng = np.random.default_rng(3)
+    mu, log_var = rng.normal(size=4), rng.normal(size=4)
+    closed = 0.5 * np.sum(np.exp(log_var) + mu**2 - 1 - log_var)
+    q = torch.distributions.Normal(torch.tensor(mu), torch.tensor(np.exp(0.5 * log_var)))
+    p = torch.distributions.Normal(torch.zeros(4, dtype=torch.float64),
+                                   torch.ones(4, dtype=torch.float64))
+    assert closed == pytest.approx(torch.distributions.kl_divergence(q, p).sum().item())
+    z = q.sample((400_000,))
+    monte_carlo = (q.log_prob(z) - p.log_prob(z)).sum(-1).mean().item()
+    assert monte_carlo == pytest.approx(closed, rel=0.02)
+    assert closed >= 0
+
+
+def _ddpm_schedule(steps: int = 1000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    betas = np.linspace(1e-4, 0.02, steps)
+    return betas, 1 - betas, np.cumprod(1 - betas)
+
+
+def test_ddpm_closed_form_matches_iterating_the_chain() -> None:
+    betas, _, alpha_bars = _ddpm_schedule()
+    # Exact moments of the iterated chain, started at x0: mean and variance recursions.
+    x0, mean, var = 1.5, 1.5, 0.0
+    for t, beta in enumerate(betas, start=1):
+        mean, var = math.sqrt(1 - beta) * mean, (1 - beta) * var + beta
+        if t in (1, 10, 300, 1000):
+            assert mean == pytest.approx(math.sqrt(alpha_bars[t - 1]) * x0)
+            assert var == pytest.approx(1 - alpha_bars[t - 1])
+    rng = np.random.default_rng(0)  # and by sampling
+    x = np.full(100_000, x0)
+    for beta in betas[:300]:
+        x = np.sqrt(1 - beta) * x + np.sqrt(beta) * rng.standard_normal(x.shape)
+    assert x.mean() == pytest.approx(math.sqrt(alpha_bars[299]) * x0, abs=0.01)
+    assert x.var() == pytest.approx(1 - alpha_bars[299], abs=0.01)
+
+
+def test_ddpm_posterior_and_sampling_mean_are_consistent() -> None:
+    """q(x_{t-1} | x_t, x_0) by Gaussian conditioning equals the page's mu-tilde and
+    beta-tilde, and the epsilon-form mean equals mu-tilde with x_0 recovered from epsilon."""
+    betas, alphas, alpha_bars = _ddpm_schedule()
+    for t in (2, 50, 500, 1000):
+        beta, alpha, a_bar, a_bar_prev = betas[t - 1], alphas[t - 1], alpha_bars[t - 1], \
+            alpha_bars[t - 2]
+        # Given x0: x_{t-1} ~ N(sqrt(a_bar_prev) x0, 1 - a_bar_prev), x_t = sqrt(alpha) x_{t-1}
+        # + sqrt(beta) noise. Condition the joint Gaussian on x_t.
+        var_prev = 1 - a_bar_prev
+        var_t = alpha * var_prev + beta
+        cov = math.sqrt(alpha) * var_prev
+        x0, x_t = 0.7, -0.4
+        cond_mean = math.sqrt(a_bar_prev) * x0 + cov / var_t * (x_t - math.sqrt(a_bar) * x0)
+        cond_var = var_prev - cov**2 / var_t
+        mu_tilde = (math.sqrt(a_bar_prev) * beta / (1 - a_bar) * x0
+                    + math.sqrt(alpha) * (1 - a_bar_prev) / (1 - a_bar) * x_t)
+        assert cond_mean == pytest.approx(mu_tilde)
+        assert cond_var == pytest.approx((1 - a_bar_prev) / (1 - a_bar) * beta)
+        eps = (x_t - math.sqrt(a_bar) * x0) / math.sqrt(1 - a_bar)
+        mu_eps = (x_t - beta / math.sqrt(1 - a_bar) * eps) / math.sqrt(alpha)
+        assert mu_eps == pytest.approx(mu_tilde)
+
+
+def test_optimal_noise_predictor_is_minus_scaled_score() -> None:
+    """For N(m, v) data, E[eps | x_t] = -sqrt(1 - a_bar) * d/dx log q(x_t)."""
+    _, _, alpha_bars = _ddpm_schedule()
+    m, v = 2.0, 0.25
+    rng = np.random.default_rng(0)
+    for t in (100, 400, 900):
+        a_bar = alpha_bars[t - 1]
+        x0 = m + math.sqrt(v) * rng.standard_normal(400_000)
+        eps = rng.standard_normal(400_000)
+        x_t = math.sqrt(a_bar) * x0 + math.sqrt(1 - a_bar) * eps
+        slope = np.polyfit(x_t, eps, 1)[0]  # E[eps | x_t] is linear in x_t here
+        score_slope = -1 / (a_bar * v + 1 - a_bar)  # d/dx log N(x; sqrt(a_bar) m, ...)
+        assert slope == pytest.approx(-math.sqrt(1 - a_bar) * score_slope, rel=0.02)
+
+
+def test_multi_head_attention_matches_pytorch_with_causal_mask() -> None:
+    torch.manual_seed(0)
+    d_model, heads, n = 12, 3, 6
+    mha = torch.nn.MultiheadAttention(d_model, heads, bias=False, batch_first=True)
+    x = torch.randn(2, n, d_model)
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(n)
+    w_q, w_k, w_v = mha.in_proj_weight.chunk(3)
+    width = d_model // heads
+
+    def split(t: torch.Tensor) -> torch.Tensor:
+        return t.view(2, n, heads, width).transpose(1, 2)
+
+    q, k, v = split(x @ w_q.T), split(x @ w_k.T), split(x @ w_v.T)
+    weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(width) + mask, dim=-1)
+    assert torch.allclose(weights.sum(-1), torch.ones(2, heads, n))
+    assert torch.all(weights.triu(diagonal=1) == 0)
+    by_hand = (weights @ v).transpose(1, 2).reshape(2, n, d_model) @ mha.out_proj.weight.T
+    expected, _ = mha(x, x, x, attn_mask=mask, need_weights=False)
+    assert torch.allclose(by_hand, expected, atol=1e-5)
+
+
+def test_language_model_loss_and_temperature() -> None:
+    torch.manual_seed(0)
+    vocab = 17
+    logits = torch.randn(3, 9, vocab)
+    targets = torch.randint(vocab, (3, 9))
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1))
+    log_probs = torch.log_softmax(logits, -1).gather(-1, targets[..., None])
+    assert torch.allclose(loss, -log_probs.mean())
+    uniform = torch.nn.functional.cross_entropy(torch.zeros(5, vocab), targets[0, :5])
+    assert uniform.item() == pytest.approx(math.log(vocab))
+    assert uniform.exp().item() == pytest.approx(vocab)
+    scores = torch.tensor([2.0, 1.0, 0.5, -1.0])
+    sharp, flat = torch.softmax(scores / 0.5, 0), torch.softmax(scores / 2.0, 0)
+    assert sharp[0] > torch.softmax(scores, 0)[0] > flat[0]
+    assert torch.softmax(scores / 1e-3, 0)[0].item() == pytest.approx(1.0)  # tau -> 0: greedy
+
+
+def test_feed_forward_and_gradient_descent_formulas() -> None:
+    """FFN(x) = max(0, xW1 + b1)W2 + b2 is Linear-ReLU-Linear; the line fit's gradient is
+    d/dw mean((wx + b - y)^2) = 2 mean(error * x), d/db = 2 mean(error)."""
+    torch.manual_seed(0)
+    ffn = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 8))
+    x = torch.randn(5, 8)
+    first, second = ffn[0], ffn[2]
+    by_formula = torch.clamp(x @ first.weight.T + first.bias, min=0) @ second.weight.T \
+        + second.bias
+    assert torch.allclose(ffn(x), by_formula, atol=1e-6)
+    xs, ys = torch.randn(50), torch.randn(50)
+    w, b = torch.tensor(0.3, requires_grad=True), torch.tensor(-0.2, requires_grad=True)
+    ((w * xs + b - ys) ** 2).mean().backward()
+    error = (w * xs + b - ys).detach()
+    assert torch.isclose(w.grad, 2 * (error * xs).mean())
+    assert torch.isclose(b.grad, 2 * error.mean())
+
+
+# Formulas as the pages state them, each with the test above that checks it numerically.
+STATED_FORMULAS = [
+    ("attention.md", r"0 & \text{if } j \le i", "test_erratum_causal_mask_direction"),
+    ("attention.md", r"-\infty & \text{if } j > i", "test_erratum_causal_mask_direction"),
+    ("attention.md", r"\operatorname{softmax}\!\left(\frac{QK^\top}{\sqrt{d_k}}\right) V",
+     "test_multi_head_attention_matches_pytorch_with_causal_mask"),
+    ("transformer.md", r"\operatorname{FFN}(x) = \max(0,\, xW_1 + b_1)\,W_2 + b_2",
+     "test_feed_forward_and_gradient_descent_formulas"),
+    ("gan.md", r"D^*(x) = \frac{p_{\text{data}}(x)}{p_{\text{data}}(x) + p_g(x)}",
+     "test_erratum_optimal_discriminator_is_a_function"),
+    ("gan.md", r"V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_{\text{data}} \,\|\, p_g)",
+     "test_erratum_optimal_discriminator_is_a_function"),
+    ("gan.md", r"\mathcal{L}_G = -\,\mathbb{E}_{z \sim p_z}\big[\log D(G(z))\big]",
+     "test_erratum_generator_loss_saturates"),
+    ("vae.md", r"\log p_\theta(x) \ge \text{ELBO}",
+     "test_elbo_is_below_log_likelihood_with_gap_kl_to_posterior"),
+    ("vae.md", r"\frac{1}{2} \sum_{j} \left(\sigma_j^2 + \mu_j^2 - 1 - \log \sigma_j^2\right)",
+     "test_gaussian_kl_closed_form_matches_monte_carlo_and_torch"),
+    ("vae.md", r"\sigma_j = \exp(\frac{1}{2} \log \sigma_j^2)",
+     "test_erratum_vae_covariance_is_diagonal_variances"),
+    ("diffusion.md", r"\mathcal{N}\big(x_t;\ \sqrt{\bar\alpha_t}\, x_0,\ (1 - \bar\alpha_t) I\big)",
+     "test_ddpm_closed_form_matches_iterating_the_chain"),
+    ("diffusion.md", r"\tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\, \beta_t",
+     "test_ddpm_posterior_and_sampling_mean_are_consistent"),
+    ("diffusion.md", r"x_t - \frac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\, \varepsilon_\theta(x_t, t)",
+     "test_ddpm_posterior_and_sampling_mean_are_consistent"),
+    ("diffusion.md", r"\varepsilon^*(x_t, t) = -\sqrt{1 - \bar\alpha_t}\, \nabla_{x_t}",
+     "test_optimal_noise_predictor_is_minus_scaled_score"),
+    ("llm.md", r"\mathcal{L}(\theta) = -\frac{1}{T} \sum_{t=1}^{T} \log p_\theta(x_t \mid x_{<t})",
+     "test_language_model_loss_and_temperature"),
+    ("llm.md", r"p_i \propto \exp(\ell_i / \tau)", "test_language_model_loss_and_temperature"),
+]
+
+
+@pytest.mark.parametrize(("name", "formula", "test_name"), STATED_FORMULAS,
+                         ids=[f"{n}:{t}" for n, _, t in STATED_FORMULAS])
+def test_stated_formula_is_the_tested_one(name: str, formula: str, test_name: str) -> None:
+    """Editing one of these formulas on a page (a flipped sign or mask) fails here; the named
+    test is where its numerical check lives."""
+    assert callable(globals().get(test_name)), f"no test named {test_name}"
+    for lang in LANGS:
+        text = " ".join(learn_page(lang, name).read_text(encoding="utf-8").split())
+        assert " ".join(formula.split()) in text, (
+            f"docs/{lang}/learn/{name} no longer states {formula!r}, which {test_name} checks")
