@@ -117,6 +117,8 @@ class Example:
     source: Path
     figures: list[Path] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
+    # Reference runs with other data, from reference/metrics-<variant>.json.
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load_examples(catalog: Catalog, examples_dir: Path) -> dict[str, Example]:
@@ -136,8 +138,11 @@ def load_examples(catalog: Catalog, examples_dir: Path) -> dict[str, Example]:
         metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() \
             else {}
         figures = sorted(reference.glob("*.png")) if reference.is_dir() else []
+        variants = {path.stem.removeprefix("metrics-"):
+                    json.loads(path.read_text(encoding="utf-8"))
+                    for path in sorted(reference.glob("metrics-*.json"))}
         found[topic.id] = Example(topic.example, topic.id, folder, readme, source, figures,
-                                  metrics)
+                                  metrics, variants)
     return found
 
 
@@ -159,23 +164,54 @@ def _format_metric(value: Any) -> str:
     return str(value)
 
 
-def example_page(example: Example, lang: str, project_root: Path) -> str:
+README_LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]+)\]\((?P<target>[^)\s]+)\)")
+
+
+def _readme_links(readme: str, example: Example, project_root: Path,
+                  repo_url: str | None) -> str:
+    """Point a README's links to files of the repository (``gan.py``, ``../README.md``) at
+    the repository, since those files are not pages of the site; plain text without one."""
+
+    def replace(match: re.Match[str]) -> str:
+        target = match.group("target")
+        if re.match(r"[a-z][a-z0-9+.-]*:|#", target, re.I):
+            return match.group(0)
+        path = (example.folder / target.split("#")[0]).resolve()
+        try:
+            relative_path = path.relative_to(project_root.resolve()).as_posix()
+        except ValueError:
+            return match.group("text")
+        if not repo_url:
+            return match.group("text")
+        return f"[{match.group('text')}]({repo_url.rstrip('/')}/blob/main/{relative_path})"
+
+    return README_LINK.sub(replace, readme)
+
+
+def example_page(example: Example, lang: str, project_root: Path,
+                 repo_url: str | None = None) -> str:
     t = LABELS[lang]
     readme = example.readme.get(lang) or example.readme.get("en") or f"# {example.name}\n"
     # The README's figures live in reference/; on the site they sit next to this page.
     readme = re.sub(r"\]\((?:\./)?reference/([^)\s]+\.png)\)",
                     lambda m: f"]({example.name}-{m.group(1)})", readme)
+    readme = _readme_links(readme, example, project_root, repo_url)
     source = example.source.relative_to(project_root).as_posix()
     parts = [readme.rstrip(), ""]
-    if example.figures:
+    # Figures the README does not show already.
+    unshown = [figure for figure in example.figures
+               if f"({example_figure_name(example, figure)})" not in readme]
+    if unshown:
         parts += [f"## {t['figures']}", ""]
-        for figure in example.figures:
+        for figure in unshown:
             parts += [f"![{escape_md(figure.stem)}]({example_figure_name(example, figure)})", ""]
-    if example.metrics:
-        parts += [f"## {t['reference_run']}", "", f"| {t['metric']} | {t['value']} |",
-                  "| --- | --- |"]
+    runs = ([(t["reference_run"], example.metrics)] if example.metrics else []) + [
+        (f"{t['reference_run']} (`--data {escape_md(variant)}`)", metrics)
+        for variant, metrics in example.variants.items()]
+    for heading, metrics in runs:
+        parts += [f"## {heading}", "", f"| {t['metric']} | {t['value']} |", "| --- | --- |"]
         parts += [f"| `{key}` | {escape_md(_format_metric(value))} |"
-                  for key, value in _flatten(example.metrics)]
+                  for key, value in _flatten(metrics)]
         parts.append("")
     parts += [f"## {t['source']}", "", f'``` python title="{source}" linenums="1"',
               f'--8<-- "{source}"', "```", ""]
@@ -526,21 +562,9 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
         example = examples.get(topic.id)
         pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages)
         if example:
-            pages[f"topics/{topic.id}/example.md"] = example_page(example, lang, project_root)
-        elif topic.example:
-            pages[f"topics/{topic.id}/example.md"] = example_placeholder(topic, lang)
+            pages[f"topics/{topic.id}/example.md"] = example_page(example, lang, project_root,
+                                                                     repo_url)
     return pages
-
-
-def example_placeholder(topic: Topic, lang: str) -> str:
-    """The example page of a topic whose program is not merged yet: Learn pages link every
-    algorithm topic's example, and a link must never break."""
-    note = {"en": "The runnable example for this topic (`examples/{name}/`) is not in the atlas "
-                  "yet. Meanwhile, see the [topic page](index.md).",
-            "zh": "本主题的可运行示例（`examples/{name}/`）尚未加入图谱，"
-                  "请先查看[主题页](index.md)。"}
-    return "\n".join([f"# {LABELS[lang]['example_title']}: {escape_md(topic_name(topic, lang))}",
-                      "", note.get(lang, note["en"]).format(name=topic.example), ""])
 
 
 def generated_nav(catalog: Catalog, lang: str, examples: dict[str, Example]
