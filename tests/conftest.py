@@ -149,16 +149,18 @@ def page(browser: object) -> Iterator[object]:
 
 
 def search(page: object, query: str) -> list[str]:
-    """Type a query into Material's search box; the result titles and links, in order."""
+    """Enter a query into Material's search box; the result links (absolute) and titles, in
+    order. The query goes in at once, as a paste or an input method does: typing CJK
+    characters one by one sends no key events, and Material would not search."""
     box = page.locator("input.md-search__input")
     box.click()
-    box.fill("")
-    box.type(query, delay=20)
+    box.fill(query)
+    box.press("End")
     page.wait_for_function(
         "() => document.querySelector('.md-search-result__meta') && "
-        "!/Initializing|正在初始化|Type to start/.test("
+        "!/Initializing|正在初始化|Type to start|键入以开始搜索/.test("
         "document.querySelector('.md-search-result__meta').textContent)")
     page.wait_for_timeout(300)
     return page.eval_on_selector_all(
         ".md-search-result__item > a",
-        "links => links.map(a => a.getAttribute('href') + ' ' + a.textContent.trim())")
+        "links => links.map(a => a.href + ' ' + a.textContent.trim())")

@@ -4,6 +4,7 @@ navigation), the language switcher leads to the Chinese page, Chinese search fin
 from __future__ import annotations
 
 import pytest
+from conftest import search
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,18 +46,6 @@ def test_language_switcher_leads_to_the_chinese_learn_page(page, site_url: str) 
     assert rendered_formulas(page) >= 5
 
 
-def search_for(page, query: str) -> list[str]:
-    """Result links for a query entered at once, as a paste or an input method does (typing
-    CJK characters one by one sends no key events, and Material would not search)."""
-    box = page.locator("input.md-search__input")
-    box.click()
-    box.fill(query)
-    box.press("End")
-    page.wait_for_selector(".md-search-result__item > a")
-    return page.eval_on_selector_all(".md-search-result__item > a",
-                                     "links => links.map(a => a.href)")
-
-
 @pytest.mark.parametrize(("query", "target"), [("判别器", "zh/learn/gan/"),
                                                ("重参数化", "zh/learn/vae/"),
                                                ("扩散模型", "zh/learn/diffusion/"),
@@ -64,5 +53,5 @@ def search_for(page, query: str) -> list[str]:
 def test_chinese_query_finds_the_chinese_learn_page(page, site_url: str, query: str,
                                                      target: str) -> None:
     page.goto(site_url + "zh/learn/attention/")
-    results = [href.split("?")[0].split("#")[0] for href in search_for(page, query)]
+    results = [result.split()[0].split("?")[0].split("#")[0] for result in search(page, query)]
     assert results[0] == site_url + target, (query, results)
