@@ -335,6 +335,8 @@ def explorer_page(catalog: Catalog, lang: str, directory_urls: bool = True,
     links = [f"[{e['feed']}](../feed.xml)"]
     if lang == "en":
         links.append(f"[{e['export']}](../catalog.json)")
+    else:  # catalog.json sits at the root of the English site, outside this build's docs
+        links.append(f'<a href="{root}../catalog.json">{escape_attr(e["export"])}</a>')
     if suggest_url:
         links.append(f"[{t['suggest']}]({escape_attr(suggest_url)})")
     lines += [" · ".join(links), ""]
