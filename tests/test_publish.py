@@ -104,6 +104,14 @@ def test_jsonld_script_cannot_be_closed_by_contributor_text() -> None:
 
 
 @pytest.mark.slow
+def test_compact_html_keeps_verbatim_elements_and_inline_spaces() -> None:
+    html = ("<div>\n    <p>one\n\n      two</p>\n<pre>  x\n\n  y</pre>\n  <script>\n  a = 1;\n"
+            "</script>\n  <TEXTAREA> t\n\n</TEXTAREA>\n  <style>\n  p {}\n</style>")
+    assert publish.compact_html(html) == (
+        "<div>\n<p>one\ntwo</p>\n<pre>  x\n\n  y</pre>\n<script>\n  a = 1;\n</script>\n"
+        "<TEXTAREA> t\n\n</TEXTAREA>\n<style>\n  p {}\n</style>")
+
+
 def test_entry_pages_carry_jsonld(built_site: Path) -> None:
     catalog = load_catalog(ROOT / "catalog")
     for prefix in ("", "zh/"):

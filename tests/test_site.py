@@ -132,6 +132,7 @@ def test_strict_build_of_the_real_catalog(built_site: Path, catalog: Catalog) ->
             page = built_site / prefix / "entries" / entry.id / "index.html"
             html = page.read_text(encoding="utf-8")
             assert "md-sidebar--primary" not in html, "entry pages carry no navigation tree"
+            assert page.stat().st_size <= 20_000, f"{page} is {page.stat().st_size} bytes"
             # What is not the entry's own content (its article and JSON-LD) is the page's
             # chrome: it must not grow with the catalog (a navigation tree of every entry on
             # every page makes a site quadratic in its size).

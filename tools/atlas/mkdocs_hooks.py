@@ -121,7 +121,8 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
         public = _public_url(config)
         data = publish.entry_jsonld(entry, _state["catalog"], _state["lang"],
                                     public + page.url if public else page.canonical_url)
-        return publish.insert_into_head(output, publish.jsonld_script(data))
+        return publish.compact_html(publish.insert_into_head(output,
+                                                            publish.jsonld_script(data)))
     if page.is_homepage:
         return publish.insert_into_head(
             output, f'<link rel="alternate" type="application/atom+xml" '

@@ -16,6 +16,7 @@ only decide where the results go.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
@@ -207,6 +208,22 @@ def insert_into_head(html: str, snippet: str) -> str:
     """Put ``snippet`` just before ``</head>`` (the page is left alone if it has none)."""
     index = html.find("</head>")
     return html if index < 0 else html[:index] + snippet + "\n" + html[index:]
+
+
+VERBATIM = re.compile(r"(<(pre|textarea|script|style)\b.*?</\2\s*>)", re.S | re.I)
+INDENTATION = re.compile(r"\n[ \t]*(?:\n[ \t]*)*")
+
+
+def compact_html(html: str) -> str:
+    """Drop indentation and blank lines outside ``pre``, ``textarea``, ``script`` and
+    ``style``: Material's templates indent deeply, and entry pages (one per catalog entry)
+    lose about 12% of their bytes. A newline stays wherever there was whitespace, so inline
+    text renders the same."""
+    parts = VERBATIM.split(html)
+    # split() with two groups yields: text, whole element, tag name, text, ...
+    return "".join(INDENTATION.sub("\n", part) if index % 3 == 0 else
+                   (part if index % 3 == 1 else "")
+                   for index, part in enumerate(parts))
 
 
 # ---------------------------------------------------------------------------------------
