@@ -76,3 +76,22 @@ def run_torchrun(name: str, out: Path, *args: str, timeout: float = 600
 
 cuda = pytest.mark.skipif(
     not __import__("torch").cuda.is_available(), reason="no CUDA device here")
+
+
+def comparable(metrics: dict) -> dict:
+    """Everything but the timings (``timing``, ``seconds``) and ``options``: no two runs
+    share those, and reproducibility is about everything else."""
+    return {k: v for k, v in metrics.items() if k not in ("timing", "seconds", "options")}
+
+
+def assert_digit_bars(metrics: dict) -> None:
+    """The GAN's and diffusion's bar on digits: every class at least 4% of the samples, and
+    a Fréchet distance nearer the real-vs-real baseline than the Gaussian fit's."""
+    assert metrics["bars"] == {"all_classes_at_least_4pct": True,
+                               "fd_closer_to_real_than_gaussian": True}
+    judge = metrics["judge"]
+    samples = judge["samples"]
+    assert samples["classes_present"] == 10 and samples["min_class_share"] >= 0.04
+    fd = samples["frechet_distance"]
+    assert fd - judge["real_vs_real"]["frechet_distance"] < \
+        judge["gaussian_fit"]["frechet_distance"] - fd

@@ -6,13 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import cuda, kill_after_checkpoint, run_example, run_failing, run_torchrun
+from conftest import comparable, cuda, kill_after_checkpoint, run_example, run_failing, run_torchrun
 
 SHORT = ("--steps", "12", "--checkpoint-every", "4", "--eval-size", "64")
-
-
-def without_timing(metrics: dict) -> dict:
-    return {k: v for k, v in metrics.items() if k != "timing"}
 
 
 def test_dry_run(tmp_path: Path) -> None:
@@ -31,14 +27,14 @@ def test_quality_bar_with_defaults(tmp_path: Path) -> None:
 def test_same_seed_same_metrics(tmp_path: Path) -> None:
     first = run_example("transformer", tmp_path / "a", *SHORT)
     second = run_example("transformer", tmp_path / "b", *SHORT)
-    assert without_timing(first) == without_timing(second)
+    assert comparable(first) == comparable(second)
 
 
 def test_killed_run_resumes_to_the_same_metrics(tmp_path: Path) -> None:
     whole = run_example("transformer", tmp_path / "whole", *SHORT)
     kill_after_checkpoint("transformer", tmp_path / "resumed", *SHORT)
     resumed = run_example("transformer", tmp_path / "resumed", *SHORT, "--resume")
-    assert without_timing(resumed) == without_timing(whole)
+    assert comparable(resumed) == comparable(whole)
 
 
 def test_two_processes_keep_identical_parameters(tmp_path: Path) -> None:

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import cuda, kill_after_checkpoint, run_example, run_failing, run_torchrun
+from conftest import comparable, cuda, kill_after_checkpoint, run_example, run_failing, run_torchrun
 
 pytest.importorskip("torch")
 SHORT = ("--steps", "300", "--checkpoint-every", "20")  # a few seconds: for the plumbing tests
-
-
-def comparable(metrics: dict) -> dict:
-    """Everything but the timings, which no two runs share."""
-    return {k: v for k, v in metrics.items() if k not in ("seconds", "options")}
 
 
 @pytest.mark.slow
