@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import cuda, run_example, run_failing
+from example_runs import cuda, run_example, run_failing
 
 
 def test_dry_run(tmp_path: Path) -> None:

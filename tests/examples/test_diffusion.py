@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import (
+from example_runs import (
     assert_digit_bars,
     comparable,
     cuda,

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import (
+from example_runs import (
     assert_digit_bars,
     comparable,
     cuda,

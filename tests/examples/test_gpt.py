@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import comparable, cuda, kill_after_checkpoint, run_example, run_failing, run_torchrun
+from example_runs import (
+    comparable,
+    cuda,
+    kill_after_checkpoint,
+    run_example,
+    run_failing,
+    run_torchrun,
+)
 
 SHORT = ("--steps", "12", "--checkpoint-every", "4", "--width", "32", "--layers", "1")
 

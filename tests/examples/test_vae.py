@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import comparable, cuda, kill_after_checkpoint, run_example, run_failing, run_torchrun
+from example_runs import (
+    comparable,
+    cuda,
+    kill_after_checkpoint,
+    run_example,
+    run_failing,
+    run_torchrun,
+)
 
 pytest.importorskip("torch")
 SHORT = ("--steps", "300", "--checkpoint-every", "20")  # a few seconds: for the plumbing tests
@@ -60,7 +67,7 @@ def write_tiny_idx(folder, count: int = 120) -> None:
     """MNIST-format files holding COUNT of scikit-learn's digits, scaled to 0..255."""
     import sys
 
-    from conftest import EXAMPLES
+    from example_runs import EXAMPLES
 
     sys.path.insert(0, str(EXAMPLES))
     from offline_data import load_digits_split, write_idx
