@@ -1013,19 +1013,25 @@ async def check_links(links: list[Link], options: Options, cache: Cache,
         return results, 0
     checker = Checker(options, resolver)
     await checker.open()
+    order = _schedule(groups, cache)
+    tasks: dict[asyncio.Future[list[Result]], list[Link]] = {}
     finished = 0
 
     def count(_: asyncio.Future[list[Result]]) -> None:
         nonlocal finished
         finished += 1
         if progress:
-            progress(finished, len(tasks))
+            progress(finished, len(order))
 
     try:
-        tasks = {asyncio.ensure_future(checker.check_group(group, cache)): group
-                 for group in _schedule(groups, cache)}
-        for task in tasks:
+        for index, group in enumerate(order, 1):
+            task = asyncio.ensure_future(checker.check_group(group, cache))
             task.add_done_callback(count)  # one wait for all: no re-waiting on thousands
+            tasks[task] = group
+            if index % (2 * options.max_concurrency) == 0:
+                # Let the first requests go out while the rest queue up: a task's answer
+                # waits behind every task started before it, thousands at the start.
+                await asyncio.sleep(0)
         done, pending = await asyncio.wait(
             tasks, timeout=max(0.0, checker.run_end - checker.loop.time()))
         for task in tasks:  # in the order scheduled, so reports are stable
