@@ -506,20 +506,22 @@ class Slots:
     ``total`` in all.
 
     A request is given both slots at once, so no host slot sits idle while its request waits
-    for the global limit. When the global limit binds, the next free slot goes to the host
-    with retries waiting, then to the host with the most requests waiting: the run ends when
-    the last host's queue drains, and a host slowed by timeouts or 429s must not also fall
-    behind in the share of global slots. Within a host, first come, first served (retries
-    and redirect hops ahead of URLs not yet tried, so a URL that already waited is not
-    starved); each release wakes one waiter, not all of them.
+    for the global limit. When the global limit binds, the next free slot goes to a host
+    with retries waiting, else to the host with the most requests waiting per request it
+    has in flight, waiting / (in flight + 1): each host's share of the global limit follows
+    what it has left, so the hosts drain together (the run ends when the last one does) and
+    a host slowed by timeouts or 429s gets more, not less. Within a host, first come, first
+    served (retries and redirect hops ahead of URLs not yet tried, so a URL that already
+    waited is not starved); each release wakes one waiter, not all of them.
     """
 
     def __init__(self, total: int, per_host: int, interval: float) -> None:
         self.total, self.per_host, self.interval = total, per_host, interval
         self.active = 0
         self.hosts: dict[str, HostQueue] = {}
-        # (no retry waiting, -requests waiting, push order, version, host): best first.
-        self.ready: list[tuple[bool, int, int, int, HostQueue]] = []
+        # Hosts that may be given a slot, best first: (no retry waiting, -share, push order,
+        # version, host); an entry whose version is not its host's current one is stale.
+        self.ready: list[tuple[bool, float, int, int, HostQueue]] = []
         self.pushes = 0
         self.loop = asyncio.get_running_loop()
 
