@@ -16,11 +16,13 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import yaml
-from jsonschema import Draft202012Validator, FormatChecker
+
+if TYPE_CHECKING:  # imported where used: 45 ms that `atlas linkcheck URL` need not pay
+    from jsonschema import Draft202012Validator
 
 KINDS = ("book", "website", "tool", "paper", "course")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -564,6 +566,8 @@ def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG) -> Catalog:
     except (OSError, ValueError) as error:
         return Catalog(catalog_dir, [], topics, [*problems, Problem(
             _shown(catalog_dir / SCHEMA_NAME), 1, "-", f"cannot load the schema: {error}")])
+    from jsonschema import Draft202012Validator, FormatChecker
+
     validator = Draft202012Validator(schema, format_checker=FormatChecker())
     entries: list[Entry] = []
     for path in sorted(catalog_dir.rglob("*")):

@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import email.utils
+import heapq
 import json
 import os
 import re
@@ -486,55 +487,109 @@ def collect(inputs: list[str], site_url: str | None, external: bool
 # Politeness: per-host and global limits
 
 
-class HostLimiter:
-    """At most ``limit`` requests in flight to one host, starts ``interval`` apart, and a
-    pause that a 429's Retry-After sets for the whole host.
+class HostQueue:
+    """One host's side of the limits: requests in flight, when the next may start (the
+    interval, or a 429's pause) and the requests waiting, retries and redirect hops first."""
 
-    Waiters are served first come, first served (retries after a 429 go first, so a URL
-    that already waited is not starved); each release wakes one waiter, not all of them.
-    """
-
-    def __init__(self, limit: int, interval: float) -> None:
-        self.limit, self.interval = limit, interval
+    def __init__(self) -> None:
         self.active = 0
         self.next_start = 0.0
         self.queues: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())  # urgent, rest
+        self.waiting = [0, 0]  # live waiters in each queue (cancelled ones are skipped later)
+        self.version = 0  # bumped on every change; older heap entries are stale
         self.timer: asyncio.TimerHandle | None = None
+
+
+class Slots:
+    """Both limits in one place: at most ``per_host`` requests in flight to one host,
+    starting ``interval`` apart (a 429's Retry-After pauses the whole host), and at most
+    ``total`` in all.
+
+    A request is given both slots at once, so no host slot sits idle while its request waits
+    for the global limit. When the global limit binds, the next free slot goes to a host
+    with retries waiting, else to the host with the most requests waiting per request it
+    has in flight, waiting / (in flight + 1): each host's share of the global limit follows
+    what it has left, so the hosts drain together (the run ends when the last one does) and
+    a host slowed by timeouts or 429s gets more, not less. Within a host, first come, first
+    served (retries and redirect hops ahead of URLs not yet tried, so a URL that already
+    waited is not starved); each release wakes one waiter, not all of them.
+    """
+
+    def __init__(self, total: int, per_host: int, interval: float) -> None:
+        self.total, self.per_host, self.interval = total, per_host, interval
+        self.active = 0
+        self.hosts: dict[str, HostQueue] = {}
+        # Hosts that may be given a slot, best first: (no retry waiting, -share, push order,
+        # version, host); an entry whose version is not its host's current one is stale.
+        self.ready: list[tuple[bool, float, int, int, HostQueue]] = []
+        self.pushes = 0
         self.loop = asyncio.get_running_loop()
 
-    def pause_until(self, moment: float) -> None:
-        self.next_start = max(self.next_start, moment)
+    def pause_until(self, host: str, moment: float) -> None:
+        queue = self.hosts[host]
+        queue.next_start = max(queue.next_start, moment)
 
-    async def acquire(self, urgent: bool = False) -> None:
+    async def acquire(self, host: str, urgent: bool = False) -> None:
+        queue = self.hosts.get(host) or self.hosts.setdefault(host, HostQueue())
         waiter = self.loop.create_future()
-        self.queues[0 if urgent else 1].append(waiter)
-        self._wake()
+        queue.queues[not urgent].append(waiter)
+        queue.waiting[not urgent] += 1
+        self._offer(queue)
+        self._dispatch()
         try:
             await waiter
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
-                self.release()  # the slot was ours already: hand it on
+                self.release(host)  # the slots were ours already: hand them on
+            else:
+                queue.waiting[not urgent] -= 1
+                self._offer(queue)
             raise
 
-    def release(self) -> None:
+    def release(self, host: str) -> None:
+        queue = self.hosts[host]
+        queue.active -= 1
         self.active -= 1
-        self._wake()
+        self._offer(queue)
+        self._dispatch()
 
-    def _wake(self) -> None:
+    def _offer(self, queue: HostQueue) -> None:
+        """(Re)enter a host with requests waiting into the choice, under its current rank."""
+        queue.version += 1
+        if sum(queue.waiting) and queue.active < self.per_host:
+            self.pushes += 1
+            share = sum(queue.waiting) / (queue.active + 1)
+            heapq.heappush(self.ready, (not queue.waiting[0], -share, self.pushes,
+                                        queue.version, queue))
+
+    def _dispatch(self) -> None:
         now = self.loop.time()
-        while self.active < self.limit and (self.queues[0] or self.queues[1]):
-            if now < self.next_start:
-                if self.timer is None or self.timer.when() != self.next_start:
-                    if self.timer is not None:
-                        self.timer.cancel()
-                    self.timer = self.loop.call_at(self.next_start, self._wake)
-                return
-            waiter = (self.queues[0] or self.queues[1]).popleft()
-            if waiter.done():  # cancelled while queued
+        while self.active < self.total and self.ready:
+            *_, version, queue = heapq.heappop(self.ready)
+            if version != queue.version:
+                continue  # stale: the host was offered again since, under another rank
+            if now < queue.next_start:
+                if queue.timer is None or queue.timer.when() != queue.next_start:
+                    if queue.timer is not None:
+                        queue.timer.cancel()
+                    queue.timer = self.loop.call_at(queue.next_start, self._resume, queue)
                 continue
+            urgent = bool(queue.waiting[0])
+            waiter = queue.queues[not urgent].popleft()
+            if waiter.done():  # cancelled while queued (already uncounted)
+                self._offer(queue)
+                continue
+            queue.waiting[not urgent] -= 1
+            queue.active += 1
             self.active += 1
-            self.next_start = now + self.interval
+            queue.next_start = now + self.interval
             waiter.set_result(None)
+            self._offer(queue)
+
+    def _resume(self, queue: HostQueue) -> None:
+        queue.timer = None
+        self._offer(queue)
+        self._dispatch()
 
 
 # ---------------------------------------------------------------------------------------
@@ -608,21 +663,15 @@ class Checker:
     def __init__(self, options: Options, resolver: Any = None) -> None:
         self.options = options
         self.resolver = resolver
-        self.hosts: dict[str, HostLimiter] = {}
         self.get_only: set[str] = set()  # hosts whose HEAD answers cannot be trusted
         self.requests = 0
         self.run_end = 0.0
 
-    def limiter(self, host: str) -> HostLimiter:
-        if host not in self.hosts:
-            self.hosts[host] = HostLimiter(self.options.host_concurrency,
-                                           self.options.host_interval)
-        return self.hosts[host]
-
     async def open(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.run_end = self.loop.time() + self.options.deadline
-        self.slots = asyncio.Semaphore(self.options.max_concurrency)
+        self.slots = Slots(self.options.max_concurrency, self.options.host_concurrency,
+                           self.options.host_interval)
         self.session: Any = None
 
     def http(self) -> Any:
@@ -660,29 +709,27 @@ class Checker:
         they have waited once already and go ahead of URLs not yet tried.
         """
         host = host_of(url)
-        limiter = self.limiter(host)
-        await limiter.acquire(urgent)
+        await self.slots.acquire(host, urgent)
         if method == "HEAD" and host in self.get_only:  # learned while this one queued
             method = "GET"
         try:
-            async with self.slots:
-                self.requests += 1
-                started = self.loop.time()
-                try:
-                    attempt = await within(self.options.timeout,
-                                           self._send(method, url, want_anchors))
-                except asyncio.TimeoutError:
-                    attempt = Attempt(error=f"timed out after {self.options.timeout:g} s",
-                                      kind="timeout")
-                except Exception as error:  # noqa: BLE001 - every failure is a verdict
-                    attempt = self._failure(error)
-                attempt.started, attempt.method = started, method
+            self.requests += 1
+            started = self.loop.time()
+            try:
+                attempt = await within(self.options.timeout,
+                                       self._send(method, url, want_anchors))
+            except asyncio.TimeoutError:
+                attempt = Attempt(error=f"timed out after {self.options.timeout:g} s",
+                                  kind="timeout")
+            except Exception as error:  # noqa: BLE001 - every failure is a verdict
+                attempt = self._failure(error)
+            attempt.started, attempt.method = started, method
             if attempt.status == 429:
                 wait = min(self.retry_after(attempt, limited), self.options.max_retry_after)
-                limiter.pause_until(self.loop.time() + wait)
+                self.slots.pause_until(host, self.loop.time() + wait)
             return attempt
         finally:
-            limiter.release()
+            self.slots.release(host)
 
     def retry_after(self, attempt: Attempt, limited: int) -> float:
         """Seconds a 429 asks us to wait; without a header, the doubling retry wait."""
@@ -772,7 +819,7 @@ class Checker:
                 if limited >= self.options.retries or wait > self.options.max_retry_after:
                     return attempt
                 limited += 1
-                continue  # the host's limiter holds this and every other request to it
+                continue  # the host's pause holds this and every other request to it
             retryable = (attempt.kind in ("timeout", "connection")
                          or (status is not None and (status >= 500 or status == 408)
                              and not attempt.challenge))
@@ -968,19 +1015,25 @@ async def check_links(links: list[Link], options: Options, cache: Cache,
         return results, 0
     checker = Checker(options, resolver)
     await checker.open()
+    order = _schedule(groups, cache)
+    tasks: dict[asyncio.Future[list[Result]], list[Link]] = {}
     finished = 0
 
     def count(_: asyncio.Future[list[Result]]) -> None:
         nonlocal finished
         finished += 1
         if progress:
-            progress(finished, len(tasks))
+            progress(finished, len(order))
 
     try:
-        tasks = {asyncio.ensure_future(checker.check_group(group, cache)): group
-                 for group in _schedule(groups, cache)}
-        for task in tasks:
+        for index, group in enumerate(order, 1):
+            task = asyncio.ensure_future(checker.check_group(group, cache))
             task.add_done_callback(count)  # one wait for all: no re-waiting on thousands
+            tasks[task] = group
+            if index % (2 * options.max_concurrency) == 0:
+                # Let the first requests go out while the rest queue up: a task's answer
+                # waits behind every task started before it, thousands at the start.
+                await asyncio.sleep(0)
         done, pending = await asyncio.wait(
             tasks, timeout=max(0.0, checker.run_end - checker.loop.time()))
         for task in tasks:  # in the order scheduled, so reports are stable
