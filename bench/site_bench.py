@@ -107,6 +107,7 @@ def make_floor(base: Path, project: Path) -> Path:
     floor = base / "floor"
     floor.mkdir()
     (floor / "overrides").symlink_to(ROOT / "overrides")
+    (floor / "examples").symlink_to(ROOT / "examples")  # example pages include their source
     catalog = load_catalog(project / "catalog")
     assert not catalog.problems, catalog.problems[:5]
     examples = site.load_examples(catalog, ROOT / "examples")

@@ -172,3 +172,14 @@ def test_broken_catalog_never_builds(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "book/broken.yaml:5: year: expected integer" in result.stderr
     assert not (tmp_path / "out" / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_site_benchmark_runs_on_a_small_catalog() -> None:
+    """make bench-site keeps working as the site grows (it rebuilds the pages without our
+    hooks); a smoke run, not a timing."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "site_bench.py"),
+                             "--sizes", "30"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "ratio ours/floor" in result.stdout and "30 entry pages" in result.stdout
