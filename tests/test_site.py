@@ -183,3 +183,27 @@ def test_site_benchmark_runs_on_a_small_catalog() -> None:
                             timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "ratio ours/floor" in result.stdout and "30 entry pages" in result.stdout
+
+
+def test_example_pages(catalog: Catalog) -> None:
+    """Each algorithm topic has its example page: named after the topic, the README's links
+    to repository files pointing at the repository, every reference figure shown once, a
+    table per reference run, and the source included from the file."""
+    examples = site.load_examples(catalog, ROOT / "examples")
+    assert sorted(examples) == sorted(t.id for t in catalog.topics.values() if t.example)
+    repo = "https://github.com/aigc-atlas/atlas"
+    for lang in site.LANGS:
+        pages = site.generate_pages(catalog, lang, examples, ROOT, set(), None, repo)
+        for topic_id, example in examples.items():
+            text = pages[f"topics/{topic_id}/example.md"]
+            name = site.topic_name(catalog.topics[topic_id], lang)
+            assert text.startswith(f"---\ntitle: \"{name}"), text[:80]
+            for target in re.findall(r"(?<!!)\[[^\]]+\]\(([^)\s]+)\)", text):
+                assert re.match(r"https?://|#|[\w-]+\.md", target) or \
+                    target.startswith(f"{repo}/blob/main/"), (topic_id, target)
+            for figure in example.figures:
+                shown = f"({site.example_figure_name(example, figure)})"
+                assert text.count(shown) == 1, (topic_id, figure.name)
+            tables = text.count(f"| {site.LABELS[lang]['metric']} |")
+            assert tables == 1 + len(example.variants), topic_id
+            assert f'--8<-- "examples/{example.name}/{example.name}.py"' in text

@@ -189,15 +189,20 @@ def _readme_links(readme: str, example: Example, project_root: Path,
 
 
 def example_page(example: Example, lang: str, project_root: Path,
-                 repo_url: str | None = None) -> str:
+                 repo_url: str | None = None, topic_title: str | None = None) -> str:
     t = LABELS[lang]
+    # The navigation calls every example page "Example"; the browser tab and shared links
+    # name the topic (Material uses the front matter's title for <title>).
+    separator = "：" if lang == "zh" else ": "
+    title = f"{topic_title}{separator}{t['example']}" if topic_title else None
+    front = ["---", f"title: {json.dumps(title, ensure_ascii=False)}", "---", ""] if title else []
     readme = example.readme.get(lang) or example.readme.get("en") or f"# {example.name}\n"
     # The README's figures live in reference/; on the site they sit next to this page.
     readme = re.sub(r"\]\((?:\./)?reference/([^)\s]+\.png)\)",
                     lambda m: f"]({example.name}-{m.group(1)})", readme)
     readme = _readme_links(readme, example, project_root, repo_url)
     source = example.source.relative_to(project_root).as_posix()
-    parts = [readme.rstrip(), ""]
+    parts = [*front, readme.rstrip(), ""]
     # Figures the README does not show already.
     unshown = [figure for figure in example.figures
                if f"({example_figure_name(example, figure)})" not in readme]
@@ -562,8 +567,8 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
         example = examples.get(topic.id)
         pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages)
         if example:
-            pages[f"topics/{topic.id}/example.md"] = example_page(example, lang, project_root,
-                                                                     repo_url)
+            pages[f"topics/{topic.id}/example.md"] = example_page(
+                example, lang, project_root, repo_url, topic_name(topic, lang))
     return pages
 
 
