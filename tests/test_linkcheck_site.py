@@ -13,7 +13,7 @@ import pytest
 from atlas import linkcheck
 from atlas.cli import main
 from atlas.linkcheck_report import Progress
-from conftest import GOOD_BOOK
+from conftest import GOOD_BOOK, run_atlas
 from loopback_http import LoopbackServer, StaticResolver
 
 pytestmark = pytest.mark.timeout(60)
@@ -241,3 +241,34 @@ def test_one_kind_folder_of_the_catalog(make_catalog, server, names, capsys,
     assert status == 0
     assert [r["sources"] for r in report["results"]] == [
         [{"file": "catalog/book/alive-book.yaml", "line": 8, "field": "url"}]]
+
+
+@pytest.mark.parametrize(("line", "environ", "expected"), [
+    ('site_url: https://a.org/x/', {}, "https://a.org/x/"),
+    ("site_url: 'https://a.org/x/'  # comment", {}, "https://a.org/x/"),
+    ('site_url: !ENV [ATLAS_SITE_URL, "http://127.0.0.1:8000/"]', {}, "http://127.0.0.1:8000/"),
+    ('site_url: !ENV [ATLAS_SITE_URL, "http://127.0.0.1:8000/"]',
+     {"ATLAS_SITE_URL": "https://b.org/atlas/"}, "https://b.org/atlas/"),
+    ("site_url: !ENV [FIRST, SECOND, 'https://c.org/']", {"SECOND": "https://d.org/"},
+     "https://d.org/"),
+    ("site_url: !ENV ATLAS_SITE_URL", {}, None),
+    ("site_url: !ENV ATLAS_SITE_URL", {"ATLAS_SITE_URL": "https://e.org/"}, "https://e.org/"),
+    ("site_name: no site_url here", {}, None),
+])
+def test_site_url_from_mkdocs_yml(tmp_path: Path, line: str, environ: dict[str, str],
+                                  expected: str | None) -> None:
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(f"site_name: x\n{line}\nmarkdown_extensions:\n  - toc\n", encoding="utf-8")
+    assert linkcheck.mkdocs_site_url(config, environ) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_real_built_site_has_no_broken_internal_link(built_site: Path, site_server) -> None:
+    """Every internal link and anchor of the real site (both languages, Learn and example
+    pages included), with the site_url the site was built with."""
+    url = f"http://127.0.0.1:{site_server.server_address[1]}/"
+    result = run_atlas("linkcheck", str(built_site), "--site-url", url, "--no-cache",
+                       "--no-progress", timeout=240)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "nothing broken" in result.stdout

@@ -30,7 +30,7 @@ import sys
 import time
 import unicodedata
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -1237,14 +1237,30 @@ def options_from(args: argparse.Namespace) -> Options:
     )
 
 
-def mkdocs_site_url(config: Path = Path("mkdocs.yml")) -> str | None:
-    """site_url from mkdocs.yml, read without executing its !!python tags."""
+def mkdocs_site_url(config: Path = Path("mkdocs.yml"),
+                    environ: Mapping[str, str] | None = None) -> str | None:
+    """site_url from mkdocs.yml, read without executing its !!python tags.
+
+    MkDocs' ``!ENV`` tag is resolved as MkDocs does: ``!ENV NAME`` or ``!ENV [NAME, ...,
+    default]``, the first variable set wins, else the last item (the site was built with the
+    same environment, so its links are under the same base path)."""
     try:
         text = config.read_text(encoding="utf-8")
     except OSError:
         return None
-    match = re.search(r"^site_url:\s*['\"]?([^'\"\s#]+)", text, re.MULTILINE)
-    return match.group(1) if match else None
+    match = re.search(r"^site_url:[ \t]*(.*?)[ \t]*(?:#.*)?$", text, re.MULTILINE)
+    if not match or not match.group(1):
+        return None
+    value = match.group(1)
+    tagged = re.fullmatch(r"!ENV\s+(\[.*\]|\S+)", value)
+    if not tagged:
+        return value.strip("'\"") or None
+    items = [item.strip().strip("'\"") for item in tagged.group(1).strip("[]").split(",")]
+    environ = os.environ if environ is None else environ
+    for name in items[:-1] if len(items) > 1 else items:
+        if environ.get(name):
+            return environ[name]
+    return items[-1] if len(items) > 1 else None
 
 
 def run_linkcheck(args: argparse.Namespace) -> int:
