@@ -20,6 +20,7 @@ import json
 import os
 import random
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,22 @@ def fail(message: str) -> None:
     """A clear one-line error and exit status 2, never a traceback."""
     print(f"{Path(sys.argv[0]).name}: error: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def clock() -> tuple[float, float]:
+    """(wall, CPU) seconds now. Both are reported: on a shared machine wall time is inflated,
+    CPU time much less."""
+    return time.perf_counter(), time.process_time()
+
+
+def seconds_since(started: tuple[float, float], trained_at: tuple[float, float]
+                  ) -> dict[str, float]:
+    """The ``seconds`` of metrics.json: training, and the whole run up to now."""
+    now = clock()
+    return {"train_wall": round(trained_at[0] - started[0], 2),
+            "train_cpu": round(trained_at[1] - started[1], 2),
+            "total_wall": round(now[0] - started[0], 2),
+            "total_cpu": round(now[1] - started[1], 2)}
 
 
 def pick_device(name: str) -> torch.device:

@@ -35,7 +35,6 @@ import argparse
 import copy
 import math
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -213,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         data = load_images(args.data, args.data_dir) if images else load_points(args.data)
     except DataError as err:
         runtime.fail(str(err))
-    started = time.perf_counter(), time.process_time()
+    started = runtime.clock()
     with runtime.session(args, "diffusion") as run:
         if run.device.type == "cpu" and args.threads > 0:
             torch.set_num_threads(args.threads)
@@ -268,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         if not run.is_main:  # rank 0 alone evaluates; the others wait for it, since a rank
             run.barrier()  # that leaves early can abort its peers' gloo threads
             return 0
-        trained_at = time.perf_counter(), time.process_time()
+        trained_at = runtime.clock()
         judge = (DigitJudge(data, epochs=2 if args.dry_run else 40) if images
                  else PointJudge(data))
         n = max(1000, judge.samples_needed) if images else judge.samples_needed
@@ -279,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             samples, trajectory = sample_ddim(ema, sched, n, dim, gen, run.device,
                                               args.sample_steps, keep)
-        sampled_at = time.perf_counter(), time.process_time()
+        sampled_at = runtime.clock()
         samples = from_model(samples.float().cpu())
         score, baselines = judge.score(samples), judge.baselines()
         bars = (digit_bars(score, baselines) if images
@@ -301,13 +300,8 @@ def main(argv: list[str] | None = None) -> int:
             "parameter_digests": digests,
             "device": str(run.device),
             "world_size": run.world_size,
-            "seconds": {  # wall time is inflated on a shared machine; CPU time much less
-                "train_wall": round(trained_at[0] - started[0], 2),
-                "train_cpu": round(trained_at[1] - started[1], 2),
-                "sample_wall": round(sampled_at[0] - trained_at[0], 2),
-                "total_wall": round(time.perf_counter() - started[0], 2),
-                "total_cpu": round(time.process_time() - started[1], 2),
-            },
+            "seconds": {**runtime.seconds_since(started, trained_at),
+                        "sample_wall": round(sampled_at[0] - trained_at[0], 2)},
         })
         run.barrier()
     return 0

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -170,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         data = load_images(args.data, args.data_dir) if images else load_points(args.data)
     except DataError as err:
         runtime.fail(str(err))
-    started = time.perf_counter(), time.process_time()
+    started = runtime.clock()
     with runtime.session(args, "gan") as run:
         if run.device.type == "cpu" and args.threads > 0:
             torch.set_num_threads(args.threads)
@@ -227,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         if not run.is_main:  # rank 0 alone evaluates; the others wait for it, since a rank
             run.barrier()  # that leaves early can abort its peers' gloo threads
             return 0
-        trained_at = time.perf_counter(), time.process_time()
+        trained_at = runtime.clock()
         g.eval()
         judge = (DigitJudge(data, epochs=2 if args.dry_run else 40) if images
                  else PointJudge(data))
@@ -260,12 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             "parameter_digests": digests,
             "device": str(run.device),
             "world_size": run.world_size,
-            "seconds": {  # wall time is inflated on a shared machine; CPU time much less
-                "train_wall": round(trained_at[0] - started[0], 2),
-                "train_cpu": round(trained_at[1] - started[1], 2),
-                "total_wall": round(time.perf_counter() - started[0], 2),
-                "total_cpu": round(time.process_time() - started[1], 2),
-            },
+            "seconds": runtime.seconds_since(started, trained_at),
         })
         run.barrier()
     return 0

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -236,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         data = load_images(args.data, args.data_dir)
     except DataError as err:
         runtime.fail(str(err))
-    started = time.perf_counter(), time.process_time()
+    started = runtime.clock()
     with runtime.session(args, "vae") as run:
         if run.device.type == "cpu" and args.threads > 0:
             torch.set_num_threads(args.threads)
@@ -284,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         if not run.is_main:  # rank 0 alone evaluates; the others wait for it, since a rank
             run.barrier()  # that leaves early can abort its peers' gloo threads
             return 0
-        trained_at = time.perf_counter(), time.process_time()
+        trained_at = runtime.clock()
         baseline = independent_pixel_nll(train_levels, test_levels, data.levels)
         elbo = test_elbo(model, test_levels, run.device)
         judge = DigitJudge(data, epochs=2 if args.dry_run else 40)
@@ -311,12 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             "parameter_digests": digests,
             "device": str(run.device),
             "world_size": run.world_size,
-            "seconds": {  # wall time is inflated on a shared machine; CPU time much less
-                "train_wall": round(trained_at[0] - started[0], 2),
-                "train_cpu": round(trained_at[1] - started[1], 2),
-                "total_wall": round(time.perf_counter() - started[0], 2),
-                "total_cpu": round(time.process_time() - started[1], 2),
-            },
+            "seconds": runtime.seconds_since(started, trained_at),
         })
         run.barrier()
     return 0
