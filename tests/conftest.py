@@ -15,9 +15,12 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from atlas.rules import Rules
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "catalog"
+RULES = Rules.of_catalog(CATALOG)
+KINDS = RULES.kinds
 
 GOOD_BOOK = """\
 # yaml-language-server: $schema=../schema.json

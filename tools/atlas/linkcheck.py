@@ -38,7 +38,8 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from atlas import __version__
-from atlas.catalog import KINDS, iter_urls, load_catalog, read_yaml_file
+from atlas.catalog import iter_urls, load_catalog, read_yaml_file
+from atlas.rules import SCHEMA_NAME
 
 VERDICTS = ("ok", "redirected", "broken", "blocked", "rate_limited", "excluded", "unsupported")
 FINE = ("ok", "redirected")
@@ -324,7 +325,8 @@ def read_text(path: Path) -> str:
 
 
 def is_catalog(path: Path) -> bool:
-    return (path / "topics.yaml").is_file() or any((path / kind).is_dir() for kind in KINDS)
+    """A catalog folder holds its schema and its taxonomy."""
+    return (path / SCHEMA_NAME).is_file() or (path / "topics.yaml").is_file()
 
 
 @dataclass
@@ -444,8 +446,7 @@ def collect(inputs: list[str], site_url: str | None, external: bool
             links.add(item, Source("command line", 0))
         elif not path.exists():
             raise UsageError(f"{item}: no such file or folder")
-        elif path.is_dir() and (is_catalog(path) or (path.name in KINDS
-                                                      and is_catalog(path.parent))):
+        elif path.is_dir() and (is_catalog(path) or is_catalog(path.parent)):
             catalog_dir = path if is_catalog(path) else path.parent  # or one kind's folder
             catalog = load_catalog(catalog_dir)
             if catalog.problems:
