@@ -12,7 +12,7 @@ from atlas.catalog import (
     normalize_url,
     url_problem,
 )
-from conftest import KINDS, CATALOG, GOOD_BOOK, run_atlas, write_entry
+from conftest import CATALOG, GOOD_BOOK, KINDS, run_atlas, write_entry
 
 LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+): (?P<field>\S+): (?P<message>.+)$")
 

@@ -99,7 +99,8 @@ def test_jsonld_script_cannot_be_closed_by_contributor_text() -> None:
     hostile = hostile_entry()
     entry = Entry.of(hostile.id, hostile.kind, hostile.path,
                      {**hostile.data, "title": "</script><script>alert(1)</script><!-- & \u2028"})
-    data = publish.entry_jsonld(entry, Catalog(real.root, [entry], real.topics, [], real.rules), "en")
+    catalog = Catalog(real.root, [entry], real.topics, [], real.rules)
+    data = publish.entry_jsonld(entry, catalog, "en")
     script = publish.jsonld_script(data)
     inner = script.removeprefix('<script type="application/ld+json">').removesuffix("</script>")
     assert "<" not in inner and ">" not in inner and "&" not in inner and "\u2028" not in inner

@@ -14,7 +14,7 @@ import markdown
 import pytest
 from atlas import site
 from atlas.catalog import Catalog, Entry, load_catalog
-from conftest import KINDS, GOOD_BOOK, ROOT
+from conftest import GOOD_BOOK, KINDS, ROOT
 from mkdocs.config import load_config
 
 ENTRY_LINK = re.compile(r"\]\((?:\.\./)*entries/([a-z0-9-]+)\.md\)")

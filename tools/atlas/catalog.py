@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import re
 import sys
 from collections.abc import Iterator
@@ -261,7 +260,7 @@ def parse_yaml(text: str) -> Located:
                     raise _Reject(key_node.start_mark.line + 1, ".".join(map(str, (*path, key))),
                                   "duplicate key")
                 result[key] = build(value_node, (*path, key))
-                lines[(*path, key)] = key_node.start_mark.line + 1
+                lines[path + (key,)] = key_node.start_mark.line + 1
             return result
         if isinstance(node, yaml.SequenceNode):
             return [build(item, (*path, index)) for index, item in enumerate(node.value)]
@@ -669,11 +668,11 @@ def load_topics(catalog_dir: Path) -> tuple[dict[str, Topic], list[Problem]]:
         picks, pick_problems = _start_here(item.get("start_here"), topic_id, located,
                                            ("topics", index, "start_here"), shown)
         problems += pick_problems
+        name, description = item.get("name"), item.get("description")
         topics[topic_id] = Topic(
             id=topic_id,
-            name=item.get("name") if isinstance(item.get("name"), dict) else {},
-            description=item.get("description") if isinstance(item.get("description"), dict)
-            else {},
+            name=name if isinstance(name, dict) else {},
+            description=description if isinstance(description, dict) else {},
             parent=parent,
             example=example,
             line=line,
@@ -717,7 +716,8 @@ def _start_here(value: Any, topic_id: str, located: Located, at: tuple[Any, ...]
         return (), [Problem(shown, located.line(at), where,
                             f"a list of {fewest} to {most} picks ({{entry, why}}) in reading "
                             "order")]
-    picks, problems = [], []
+    picks: list[Pick] = []
+    problems: list[Problem] = []
     for index, item in enumerate(value):
         line = located.line((*at, index))
         if not isinstance(item, dict) or set(item) != {"entry", "why"}:
@@ -866,8 +866,8 @@ def run_validate(args: argparse.Namespace) -> int:
         folder = _catalog_of(path)
         if not path.is_file() or path.name in (SCHEMA_NAME, TOPICS_NAME):
             folders[folder] = None  # every problem of the catalog
-        elif folders.get(folder, set()) is not None:
-            folders.setdefault(folder, set()).add(path.resolve())
+        elif (files := folders.setdefault(folder, set())) is not None:
+            files.add(path.resolve())
     problems: list[Problem] = []
     for folder, files in folders.items():
         catalog = load_catalog(folder)

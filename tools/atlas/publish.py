@@ -19,7 +19,6 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from atlas.catalog import Catalog, Entry
