@@ -43,6 +43,58 @@ added: 2026-11-28
 """
 
 
+GOOD_MODEL = """\
+# yaml-language-server: $schema=../schema.json
+kind: model
+title: Example Diffusion Model
+developer: Example Lab
+year: 2025
+inputs: [text]
+outputs: [image]
+parameters: [2B, 12B]
+weights: open
+url: https://models.example.org/diffusion
+repository: https://github.com/example-lab/diffusion
+huggingface: example-lab/diffusion-2b
+license: LicenseRef-Example-Community-License
+commercial_use: conditional
+commercial_note:
+  en: Free below one million monthly users; a licence is needed above.
+  zh: 月活跃用户低于一百万时免费，超过需另行授权。
+arxiv: "2403.03206"
+description:
+  en: A text-to-image diffusion model released with open weights in two sizes.
+  zh: 以开放权重发布、有两种规模的文生图扩散模型。
+topics: [image-generation, diffusion]
+languages: [en]
+level: intermediate
+access: free
+added: 2026-12-01
+"""
+
+GOOD_DATASET = """\
+# yaml-language-server: $schema=../schema.json
+kind: dataset
+title: Example Image-Text Pairs
+creator: Example Lab
+year: 2022
+size: [5.85B image-text-pairs, 240 TB]
+modalities: [image, text]
+url: https://data.example.org/pairs
+huggingface: example-lab/pairs
+license: CC-BY-4.0
+arxiv: "2210.08402"
+description:
+  en: Billions of image and caption pairs collected from the web, for training image models.
+  zh: 从网络收集的数十亿图像与描述文本对，用于训练图像模型。
+topics: [datasets, image-generation]
+languages: [en]
+level: advanced
+access: free
+added: 2026-12-01
+"""
+
+
 def write_entry(catalog: Path, kind: str, entry_id: str, text: str) -> Path:
     path = catalog / kind / f"{entry_id}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
