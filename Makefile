@@ -39,23 +39,27 @@ build: validate
 linkcheck: build
 	$(ATLAS) linkcheck
 
-# Debian's Chromium and a CJK font for the browser tests (Playwright cannot download a browser here).
+# Debian's Chromium and a CJK font for the browser tests (Playwright cannot download a
+# browser here). This is the one step that installs outside the project: it says so first,
+# and as a non-root user it only prints the command to run.
 browser:
 	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "make browser: installing Debian's chromium and fonts-noto-cjk system-wide (apt-get), for the browser tests"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null); \
-	else echo "browser tests need /usr/bin/chromium: sudo apt-get install chromium fonts-noto-cjk"; fi
+	else echo "make browser: the browser tests need /usr/bin/chromium; run: sudo apt-get install chromium fonts-noto-cjk (they are skipped until then)"; fi
 
-test: $(VENV)/.test browser
-	$(VENV)/bin/ruff check tools tests examples bench
+test: lint browser
 	$(PY) -m pytest
 
 # The edit-test loop: everything except example training to its bar and the browser.
 test-fast: $(VENV)/.test
 	$(PY) -m pytest -m "not slow and not browser"
 
+# ruff and mypy, at the versions pyproject.toml pins (pre-commit runs the same ruff).
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check tools tests examples bench
+	$(VENV)/bin/mypy
 
 bench-site: $(VENV)/.site
 	$(PY) bench/site_bench.py

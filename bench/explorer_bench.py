@@ -92,8 +92,8 @@ def synthetic(size: int) -> Catalog:
     for index in range(size):
         name, data = synthetic_entry(rng, index, topics)
         kind, entry_id = name.split("/")
-        entries.append(Entry(entry_id, kind, Path(f"catalog/{name}.yaml"), data))
-    return Catalog(real.root, entries, real.topics, [])
+        entries.append(Entry.of(entry_id, kind, Path(f"catalog/{name}.yaml"), data))
+    return Catalog(real.root, entries, real.topics, [], real.rules)
 
 
 def serve(directory: Path) -> tuple[ThreadingHTTPServer, str]:

@@ -28,7 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 from atlas import publish, site  # noqa: E402
-from atlas.catalog import KINDS, load_catalog  # noqa: E402
+from atlas.catalog import load_catalog  # noqa: E402
+from atlas.rules import Rules  # noqa: E402
+
+KINDS = Rules.of_catalog(ROOT / "catalog").kinds
 
 WORDS = ["neural", "network", "diffusion", "attention", "model", "language", "vision", "learning",
          "deep", "generative", "transformer", "image", "text", "audio", "data", "training",
@@ -75,6 +78,15 @@ def synthetic_entry(rng: random.Random, index: int, topics: list[str]) -> tuple[
         entry["year"] = rng.randint(1990, 2026)
     if kind == "paper":
         entry["arxiv"] = f"{rng.randint(1501, 2512)}.{rng.randint(10000, 99999)}"
+    if kind == "model":
+        entry.update(developer=f"Lab {rng.randint(1, 300)}", year=rng.randint(2018, 2026),
+                     inputs=["text"], outputs=[rng.choice(["text", "image", "video"])],
+                     parameters=[f"{rng.randint(1, 400)}B"], weights="open",
+                     license="Apache-2.0", commercial_use="allowed")
+    if kind == "dataset":
+        entry.update(creator=f"Lab {rng.randint(1, 300)}", year=rng.randint(2010, 2026),
+                     size=[f"{rng.randint(1, 900)}M images"], modalities=["image", "text"],
+                     license="CC-BY-4.0")
     return f"{kind}/e{index:05d}", entry
 
 
@@ -88,7 +100,12 @@ def make_project(base: Path, size: int) -> Path:
         (project / name).symlink_to(ROOT / name)
     catalog = project / "catalog"
     catalog.mkdir()
-    shutil.copy(ROOT / "catalog/topics.yaml", catalog)
+    # The taxonomy without its "start here" picks, which name entries of the real catalog.
+    taxonomy = yaml.safe_load((ROOT / "catalog/topics.yaml").read_text(encoding="utf-8"))
+    for topic in taxonomy["topics"]:
+        topic.pop("start_here", None)
+    (catalog / "topics.yaml").write_text(yaml.safe_dump(taxonomy, allow_unicode=True),
+                                         encoding="utf-8")
     shutil.copy(ROOT / "catalog/schema.json", catalog)
     topics = [t["id"] for t in yaml.safe_load((catalog / "topics.yaml").read_text())["topics"]]
     rng = random.Random(size)

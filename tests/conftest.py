@@ -15,9 +15,13 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
+from atlas.rules import Rules
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "catalog"
+RULES = Rules.of_catalog(CATALOG)
+KINDS = RULES.kinds
 
 GOOD_BOOK = """\
 # yaml-language-server: $schema=../schema.json
@@ -40,6 +44,67 @@ added: 2026-11-28
 """
 
 
+GOOD_MODEL = """\
+# yaml-language-server: $schema=../schema.json
+kind: model
+title: Example Diffusion Model
+developer: Example Lab
+year: 2025
+inputs: [text]
+outputs: [image]
+parameters: [2B, 12B]
+weights: open
+url: https://models.example.org/diffusion
+repository: https://github.com/example-lab/diffusion
+huggingface: example-lab/diffusion-2b
+license: LicenseRef-Example-Community-License
+commercial_use: conditional
+commercial_note:
+  en: Free below one million monthly users; a licence is needed above.
+  zh: 月活跃用户低于一百万时免费，超过需另行授权。
+arxiv: "2403.03206"
+description:
+  en: A text-to-image diffusion model released with open weights in two sizes.
+  zh: 以开放权重发布、有两种规模的文生图扩散模型。
+topics: [image-generation, diffusion]
+languages: [en]
+level: intermediate
+access: free
+added: 2026-12-01
+"""
+
+GOOD_DATASET = """\
+# yaml-language-server: $schema=../schema.json
+kind: dataset
+title: Example Image-Text Pairs
+creator: Example Lab
+year: 2022
+size: [5.85B image-text-pairs, 240 TB]
+modalities: [image, text]
+url: https://data.example.org/pairs
+huggingface: example-lab/pairs
+license: CC-BY-4.0
+arxiv: "2210.08402"
+description:
+  en: Billions of image and caption pairs collected from the web, for training image models.
+  zh: 从网络收集的数十亿图像与描述文本对，用于训练图像模型。
+topics: [datasets, image-generation]
+languages: [en]
+level: advanced
+access: free
+added: 2026-12-01
+"""
+
+
+def taxonomy_without_picks() -> str:
+    """The project's topics.yaml without its "start here" picks, which name entries of the
+    real catalog that a temporary one does not have."""
+    taxonomy = yaml.safe_load((CATALOG / "topics.yaml").read_text(encoding="utf-8"))
+    for topic in taxonomy["topics"]:
+        topic.pop("start_here", None)
+    return yaml.safe_dump(taxonomy, allow_unicode=True, sort_keys=False)
+
+
 def write_entry(catalog: Path, kind: str, entry_id: str, text: str) -> Path:
     path = catalog / kind / f"{entry_id}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +119,7 @@ def make_catalog(tmp_path: Path) -> Callable[..., Path]:
     def make(entries: dict[str, str] | None = None) -> Path:
         catalog = tmp_path / "catalog"
         catalog.mkdir(exist_ok=True)
-        shutil.copy(CATALOG / "topics.yaml", catalog / "topics.yaml")
+        (catalog / "topics.yaml").write_text(taxonomy_without_picks(), encoding="utf-8")
         shutil.copy(CATALOG / "schema.json", catalog / "schema.json")
         for name, text in (entries or {}).items():
             kind, entry_id = name.split("/")

@@ -7,13 +7,22 @@ from pathlib import Path
 
 import pytest
 from atlas.catalog import (
-    KINDS,
     isbn_is_valid,
     load_catalog,
     normalize_url,
     url_problem,
 )
-from conftest import CATALOG, GOOD_BOOK, run_atlas, write_entry
+from conftest import (
+    CATALOG,
+    GOOD_BOOK,
+    GOOD_DATASET,
+    GOOD_MODEL,
+    KINDS,
+    ROOT,
+    RULES,
+    run_atlas,
+    write_entry,
+)
 
 LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+): (?P<field>\S+): (?P<message>.+)$")
 
@@ -32,7 +41,8 @@ def test_real_catalog_is_valid() -> None:
     catalog = load_catalog(CATALOG)
     assert catalog.problems == []
     assert catalog.entries, "the catalog has entries"
-    assert {topic.id for topic in catalog.topics.values()} >= {
+    # Every topic id the site ever had still resolves: kept, or renamed with a redirect.
+    assert {*catalog.topics, *catalog.renamed()} >= {
         "nlp", "word-embeddings", "language-models", "seq2seq", "attention", "pretrained-models",
         "computer-vision", "cnn", "gan", "vae", "segmentation", "detection", "machine-learning",
         "deep-learning", "reinforcement-learning", "transfer-learning", "meta-learning",
@@ -267,8 +277,258 @@ def test_url_normalization() -> None:
 def test_url_problem_accepts_real_urls() -> None:
     for url in ["https://zh.d2l.ai/", "https://huggingface.co/docs/transformers/index",
                 "http://www.deeplearningbook.org/", "https://arxiv.org/abs/1706.03762",
-                "https://xn--fiqs8s.xn--fiqs8s/"]:
+                "https://xn--fiqs8s.xn--fiqs8s/", "https://en.wikipedia.org/wiki/C%2B%2B",
+                "https://example.org/search?q=a+b&lang=zh#part-2",
+                "https://example.org/~user/paper(2024).pdf"]:
         assert url_problem(url) is None, url
+
+
+@pytest.mark.parametrize(("url", "message", "written"), [
+    ('https://example.org/a"onmouseover="x"b', "'\"'", "https://example.org/a%22onmouseover=%22x%22b"),
+    ("https://example.org/<script>", "'<' '>'", "https://example.org/%3Cscript%3E"),
+    ("https://example.org/a\\b", "'\\\\'", "https://example.org/a/b"),
+    ("https://example.org/{id}", "'{' '}'", "https://example.org/%7Bid%7D"),
+    ("https://example.org/a|b^c`d", "'|' '^' '`'", None),
+    ("https://bücher.example.org/straße", "'ü' 'ß'", "https://xn--bcher-kva.example.org/stra%C3%9Fe"),
+    ("https://例子.中国/", None, "https://xn--fsqu00a.xn--fiqs8s/"),
+])
+def test_url_problem_rejects_what_rfc_3986_does_not_allow(url: str, message: str | None,
+                                                          written: str | None) -> None:
+    problem = url_problem(url)
+    assert problem is not None and "not allowed unencoded (RFC 3986)" in problem
+    if message:
+        assert message in problem, problem
+    if written:  # the message says what to write instead, and that is a valid URL
+        assert problem.endswith(f"write {written}"), problem
+        assert url_problem(written) is None
+
+
+def test_url_problem_other_malformed_urls() -> None:
+    assert "percent-escape" in url_problem("https://example.org/100%")
+    assert "'[' or ']'" in url_problem("https://example.org/a[1]")
+    assert "user name" in url_problem("https://user@example.org/")
+    assert "IP address" in url_problem("https://192.168.0.1/")
+
+
+def test_url_in_entry_is_rejected_with_file_and_line(make_catalog) -> None:
+    text = GOOD_BOOK.replace("https://www.deeplearningbook.org/",
+                             'https://example.org/a"onmouseover="x"b')
+    line, field, message = one_problem(make_catalog({"book/deep-learning": text}))
+    assert (line, field) == (8, "url") and "RFC 3986" in message
+
+
+# ---------------------------------------------------------------------------------------
+# The model and dataset kinds
+
+
+def test_good_model_and_dataset_load(make_catalog) -> None:
+    catalog = load_catalog(make_catalog({"model/example-diffusion": GOOD_MODEL,
+                                         "dataset/example-pairs": GOOD_DATASET}))
+    assert catalog.problems == []
+    model, dataset = catalog.by_id()["example-diffusion"], catalog.by_id()["example-pairs"]
+    assert model.kind == "model" and model.parameters == ["2B", "12B"]
+    assert model.commercial_use == "conditional" and model.weights == "open"
+    assert model.modalities_all == ["text", "image"]
+    assert dataset.size == ["5.85B image-text-pairs", "240 TB"]
+    assert dataset.modalities_all == ["image", "text"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (GOOD_MODEL.replace("developer: Example Lab\n", ""),
+     ": developer: required field is missing (for a model entry)"),
+    (re.sub(r"commercial_note:\n(  .*\n)+", "", GOOD_MODEL),
+     "commercial_note: required field is missing (for a model entry whose commercial_use is "
+     "conditional)"),
+    (GOOD_MODEL.replace("license: LicenseRef-Example-Community-License\n", ""),
+     "license: required field is missing (for a model entry whose weights is open)"),
+    (GOOD_MODEL.replace("outputs: [image]", "outputs: [image, smell]"),
+     "7: outputs[1]: 'smell' is not one of: text, code, image"),
+    (GOOD_MODEL.replace("parameters: [2B, 12B]", "parameters: [2 billion]"),
+     "8: parameters[0]: '2 billion' does not have the expected form: Parameter counts"),
+    (GOOD_MODEL.replace("weights: open", "weights: yes"),
+     "9: weights: True is not one of: open, api, closed"),
+    (GOOD_MODEL.replace("huggingface: example-lab/diffusion-2b", "huggingface: not an id"),
+     "12: huggingface: 'not an id' does not have the expected form"),
+    (GOOD_MODEL.replace("license: LicenseRef-Example-Community-License", "license: Llama 3"),
+     "13: license: 'Llama 3' does not have the expected form: An SPDX licence identifier"),
+    (GOOD_MODEL.replace("commercial_use: conditional", "commercial_use: maybe"),
+     "14: commercial_use: 'maybe' is not one of: allowed, non-commercial, conditional"),
+    (GOOD_MODEL.replace("year: 2025", "year: 2025\nisbn: 978-0-262-03561-3"),
+     "isbn: not a field of a model entry (only book entries have it)"),
+    (GOOD_MODEL.replace("  en: Free below one million", "  en: <b>Free</b> below one million"),
+     "commercial_note.en: HTML is not allowed"),
+    (GOOD_DATASET.replace("size: [5.85B image-text-pairs, 240 TB]", "size: [lots]"),
+     "6: size[0]: 'lots' does not have the expected form: How big the dataset is"),
+    (GOOD_DATASET.replace("license: CC-BY-4.0\n", ""),
+     ": license: required field is missing (for a dataset entry)"),
+    (GOOD_DATASET.replace("modalities: [image, text]", "modalities: []"),
+     "7: modalities: needs at least 1 item(s)"),
+    (GOOD_DATASET.replace("creator: Example Lab", "developer: Example Lab"),
+     "developer: not a field of a dataset entry (only model entries have it)"),
+])
+def test_bad_model_and_dataset_fields(make_catalog, text: str, expected: str) -> None:
+    kind = text.split("kind: ", 1)[1].split("\n", 1)[0]
+    problems = problems_of(make_catalog({f"{kind}/example": text}))
+    assert any(expected in problem for problem in problems), problems
+    assert all(re.match(LINE, problem) for problem in problems)
+
+
+def test_a_long_author_list_fits_or_is_marked_truncated(make_catalog) -> None:
+    paper = GOOD_BOOK.replace("kind: book", "kind: paper").replace(
+        "publisher: MIT Press\nisbn: 978-0-262-03561-3\n", 'arxiv: "2005.14165"\n')
+    authors = ", ".join(f"Author {n}" for n in range(31))  # GPT-3 has 31
+    full = paper.replace("authors: [Ian Goodfellow, Yoshua Bengio, Aaron Courville]",
+                         f"authors: [{authors}]")
+    assert problems_of(make_catalog({"paper/gpt-3": full})) == []
+    too_many = full.replace(authors, ", ".join(f"Author {n}" for n in range(51)))
+    (problem,) = problems_of(make_catalog({"paper/gpt-3": too_many}))
+    assert "authors: at most 50 items" in problem
+    truncated = paper.replace("year: 2016", "et_al: true\nyear: 2016")
+    assert problems_of(make_catalog({"paper/gpt-3": truncated})) == []
+    assert load_catalog(make_catalog({"paper/gpt-3": truncated})).entries[0].et_al
+
+
+# ---------------------------------------------------------------------------------------
+# Topics: renamed ids, "start here" picks
+
+
+def taxonomy(catalog: Path, topic_lines: str) -> None:
+    (catalog / "topics.yaml").write_text("topics:\n" + topic_lines, encoding="utf-8")
+
+
+def test_renamed_topic_ids_are_named_in_the_message(make_catalog) -> None:
+    old = GOOD_BOOK.replace("topics: [deep-learning]", "topics: [text-to-image]")
+    (problem,) = problems_of(make_catalog({"book/deep-learning": old}))
+    assert problem.endswith("unknown topic 'text-to-image'; it was renamed to 'image-generation'")
+
+
+def test_former_ids_cannot_collide(make_catalog) -> None:
+    catalog = make_catalog()
+    taxonomy(catalog,
+             "  - {id: a, name: {en: A, zh: 甲}, description: {en: a, zh: 甲}, formerly: [b]}\n"
+             "  - {id: b, name: {en: B, zh: 乙}, description: {en: b, zh: 乙}}\n"
+             "  - {id: c, name: {en: C, zh: 丙}, description: {en: c, zh: 丙}, formerly: [x]}\n"
+             "  - {id: d, name: {en: D, zh: 丁}, description: {en: d, zh: 丁}, formerly: [x]}\n"
+             "  - {id: e, name: {en: E, zh: 戊}, description: {en: e, zh: 戊}, formerly: E}\n")
+    text = "\n".join(problems_of(catalog))
+    assert "a.formerly: 'b' is already the id or former id of 'b'" in text
+    assert "d.formerly: 'x' is already the id or former id of 'c'" in text
+    assert "e.formerly: must be a list of former topic ids" in text
+
+
+def test_start_here_picks_are_validated(make_catalog) -> None:
+    catalog = make_catalog({"book/deep-learning": GOOD_BOOK})
+    why = "{en: Read this first., zh: 先读这本。}"
+    taxonomy(catalog,
+             "  - id: deep-learning\n"
+             "    name: {en: DL, zh: 深度学习}\n    description: {en: d, zh: 深}\n"
+             "    start_here:\n"
+             f"      - {{entry: deep-learning, why: {why}}}\n"
+             f"      - {{entry: no-such-entry, why: {why}}}\n"
+             f"      - {{entry: deep-learning, why: {why}}}\n"
+             "  - id: gan\n"
+             "    name: {en: GAN, zh: 生成对抗网络}\n    description: {en: g, zh: 生}\n"
+             "    start_here:\n"
+             f"      - {{entry: deep-learning, why: {why}}}\n"
+             "      - {entry: a, why: {en: <b>x</b>, zh: 甲}}\n"
+             "      - {entry: b}\n"
+             "  - id: vae\n"
+             "    name: {en: VAE, zh: 变分自编码器}\n    description: {en: v, zh: 变}\n"
+             f"    start_here: [{{entry: deep-learning, why: {why}}}]\n")
+    text = "\n".join(problems_of(catalog))
+    assert "deep-learning.start_here[1].entry: no valid entry 'no-such-entry'" in text
+    assert "deep-learning.start_here[2].entry: 'deep-learning' is picked twice" in text
+    assert "gan.start_here[0].entry: 'deep-learning' does not list the topic 'gan'" in text
+    assert "gan.start_here[1].why: HTML is not allowed" in text
+    assert "gan.start_here[2]: each pick has exactly 'entry' (an entry id) and 'why'" in text
+    assert "vae.start_here: a list of 3 to 5 picks" in text
+
+
+def test_bad_topic_names_are_problems_not_crashes(make_catalog) -> None:
+    catalog = make_catalog()
+    taxonomy(catalog,
+             '  - {id: a, name: {en: "A, B", zh: 甲, fr: x}, description: {en: a, zh: 甲}}\n'
+             "  - {id: b, name: {en: , zh: 乙}, description: [b], parent: [a]}\n")
+    text = "\n".join(problems_of(catalog))
+    assert "a.name: unknown language key(s): fr" in text
+    assert "b.name: needs non-empty 'en' and 'zh' text" in text
+    assert "b.description: needs non-empty 'en' and 'zh' text" in text
+    assert "b.parent: must be a topic id" in text
+
+
+# ---------------------------------------------------------------------------------------
+# One statement of the rules: the schema; everything else derives from it
+
+
+def test_rules_read_from_the_schema() -> None:
+    assert RULES.kinds == ("book", "website", "tool", "paper", "course", "model", "dataset")
+    assert RULES.required("model")[:3] == ("kind", "title", "developer")
+    assert "isbn" in RULES.fields("book") and "isbn" not in RULES.fields("model")
+    assert RULES.kinds_with("arxiv") == ("paper", "model", "dataset")
+    assert RULES.url_fields == ("url", "repository")
+    assert {"title", "description", "authors", "commercial_note", "developer"} <= set(
+        RULES.text_fields)
+    assert RULES.vocabulary("level") == ("beginner", "intermediate", "advanced")
+
+
+def test_the_typed_entry_has_exactly_the_schemas_fields() -> None:
+    from dataclasses import fields
+
+    from atlas.catalog import Entry
+
+    own = {"id", "path", "data", "lines"}
+    assert {f.name for f in fields(Entry)} - own == set(RULES.all_fields)
+
+
+def test_every_kind_and_word_has_labels_in_both_languages() -> None:
+    from atlas.site import LABELS
+
+    for lang in ("en", "zh"):
+        for kind in KINDS:
+            assert LABELS[lang][kind] and LABELS[lang][f"{kind}s"], (lang, kind)
+        for name in RULES.all_fields:
+            shown_otherwise = ("kind", "title", "translated_title", "description")
+            assert name in LABELS[lang] or name in shown_otherwise, name
+        for word in RULES.vocabulary_words:
+            assert LABELS[lang][word], (lang, word)
+
+
+def test_no_copy_of_the_vocabularies_outside_the_schema() -> None:
+    """The tools and the explorer read the kinds and vocabularies from the schema (through
+    atlas.rules or explorer.json): a list of them typed anywhere else would drift."""
+    words = {*KINDS, *RULES.vocabulary("level"), *RULES.vocabulary("access"),
+             *RULES.vocabulary("weights"), *RULES.vocabulary("commercial_use")}
+    script = (ROOT / "overrides/assets/javascripts/explorer.js").read_text(encoding="utf-8")
+    quoted = set(re.findall(r'["\']([a-z-]+)["\']', script))
+    # Column and DOM names that happen to be words too ("dataset" is element.dataset).
+    allowed = {"title", "kind", "year", "level", "access", "dataset"}
+    assert not quoted & (words - allowed), quoted & words
+    for module in ("catalog", "scaffold", "site", "publish"):
+        source = (ROOT / "tools/atlas" / f"{module}.py").read_text(encoding="utf-8")
+        listed = re.findall(r"\(\s*\"(beginner|book|open-source)\",\s*\"", source)
+        assert not listed, (module, listed)
+
+
+def test_the_package_works_installed_non_editable(tmp_path: Path) -> None:
+    """`pip install .` (no editable link back to the checkout) then `atlas validate catalog`."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "site-packages"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), str(ROOT)],
+                   check=True, capture_output=True, timeout=300)
+    assert not list(target.glob("__editable__*"))
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    import shutil
+
+    shutil.copytree(CATALOG, work / "catalog")
+    result = subprocess.run([sys.executable, "-m", "atlas", "validate", "catalog"], cwd=work,
+                            env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "entries OK" in result.stdout
 
 
 def test_isbn_checksums() -> None:
@@ -285,3 +545,4 @@ def test_kinds_match_schema() -> None:
 
     schema = json.loads((CATALOG / "schema.json").read_text(encoding="utf-8"))
     assert tuple(schema["properties"]["kind"]["enum"]) == KINDS
+    RULES.check()  # the schema has the structure the rules are read from

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from atlas import publish
-from atlas.catalog import KINDS, Catalog, Entry, load_catalog
-from conftest import OFF_LOOPBACK, ROOT
+from atlas.catalog import Catalog, Entry, load_catalog
+from conftest import KINDS, OFF_LOOPBACK, ROOT, RULES
 
 VOCABULARY = ("neural network diffusion attention model language vision learning deep generative "
               "transformer image text audio data training inference prompt agent guide practical "
@@ -50,9 +50,18 @@ def synthetic_catalog(size: int, seed: int = 7) -> Catalog:
         if kind in ("book", "paper"):
             data["authors"] = [f"Author {rng.randint(1, 3000)}"]
             data["year"] = rng.randint(1990, 2026)
-        entries.append(Entry(f"e{index:05d}", kind, Path(f"catalog/{kind}/e{index:05d}.yaml"),
+        if kind == "model":
+            data.update(developer=f"Lab {rng.randint(1, 50)}", year=rng.randint(2018, 2026),
+                        inputs=["text"], outputs=[rng.choice(["image", "text", "video"])],
+                        weights=rng.choice(["open", "api"]))
+            if data["weights"] == "open":
+                data.update(license="Apache-2.0", commercial_use="allowed")
+        if kind == "dataset":
+            data.update(creator=f"Lab {rng.randint(1, 50)}", year=rng.randint(2010, 2026),
+                        size=["1M images"], modalities=["image", "text"], license="CC-BY-4.0")
+        entries.append(Entry.of(f"e{index:05d}", kind, Path(f"catalog/{kind}/e{index:05d}.yaml"),
                              data))
-    return Catalog(real.root, entries, real.topics, [])
+    return Catalog(real.root, entries, real.topics, [], real.rules)
 
 
 def reference_filter(data: dict[str, Any], *, q: str = "", kind: set[str] | None = None,
@@ -88,7 +97,13 @@ def test_explorer_data_describes_every_entry() -> None:
     catalog = synthetic_catalog(50)
     data = publish.explorer_data(catalog, "en")
     assert {r["id"] for r in data["entries"]} == {e.id for e in catalog.entries}
-    assert data["facets"]["kind"] == list(KINDS)
+    facets = {facet["id"]: facet for facet in data["facets"]}
+    # The vocabularies are the schema's, in its order: the script keeps no copy of them.
+    assert [v["value"] for v in facets["kind"]["values"]] == list(KINDS)
+    assert [v["value"] for v in facets["level"]["values"]] == list(RULES.vocabulary("level"))
+    assert [v["value"] for v in facets["modality"]["values"]] == list(
+        RULES.vocabulary("modality"))
+    assert {"kind", "level", "access", "lang", "modality", "weights", "commercial"} == set(facets)
     assert {t["id"] for t in data["topics"]} == set(catalog.topics)
     for record in data["entries"]:
         entry = catalog.by_id()[record["id"]]
@@ -97,7 +112,11 @@ def test_explorer_data_describes_every_entry() -> None:
             while topic is not None:
                 assert topic.id in record["p"]
                 topic = catalog.topics.get(topic.parent) if topic.parent else None
-    assert publish.explorer_data(catalog, "zh")["labels"]["book"] == "书籍"
+    zh = {facet["id"]: facet for facet in publish.explorer_data(catalog, "zh")["facets"]}
+    assert zh["kind"]["values"][0] == {"value": "book", "label": "书籍"}
+    models = [r for r in data["entries"] if r["k"] == "model"]
+    assert models and all(r["md"] and r["w"] in ("open", "api") for r in models)
+    assert all("w" not in r for r in data["entries"] if r["k"] != "model")
 
 
 def test_explorer_page_lists_everything_without_javascript() -> None:
@@ -112,7 +131,7 @@ def test_explorer_page_escapes_contributor_text() -> None:
     from test_site import hostile_entry
 
     real = load_catalog(ROOT / "catalog")
-    catalog = Catalog(real.root, [hostile_entry()], real.topics, [])
+    catalog = Catalog(real.root, [hostile_entry()], real.topics, [], real.rules)
     page = publish.explorer_page(catalog, "en")
     body = page.split('<ol class="atlas-explorer__fallback">')[1]
     assert "<script" not in body and "<img" not in body and "<b>" not in body

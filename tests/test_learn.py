@@ -35,7 +35,7 @@ CONCEPT_PAGES = {
     "nlp.md": ["nlp", "word-embeddings", "language-models", "seq2seq", "attention",
                "transformer", "pretrained-models", "llm"],
     "computer-vision.md": ["computer-vision", "cnn", "gan", "vae", "diffusion", "segmentation",
-                           "detection", "text-to-image"],
+                           "detection", "image-generation"],
     "machine-learning.md": ["machine-learning", "deep-learning", "reinforcement-learning",
                             "transfer-learning", "meta-learning"],
 }

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from atlas import publish
-from atlas.catalog import Catalog, load_catalog
+from atlas.catalog import Catalog, Entry, load_catalog
 from conftest import ROOT
 from jsonschema import Draft202012Validator, FormatChecker
 from test_explorer import synthetic_catalog
@@ -33,9 +33,12 @@ EXPECTED = {
     "SoftwareApplication": CREATIVE_WORK | {"applicationCategory", "operatingSystem"},
     "ScholarlyArticle": CREATIVE_WORK,
     "Course": CREATIVE_WORK | {"courseCode"},
+    "CreativeWork": CREATIVE_WORK | {"creator", "additionalType"},
+    "Dataset": CREATIVE_WORK | {"creator", "distribution"},
 }
 REQUIRED = {"Book": {"author"}, "ScholarlyArticle": {"author", "headline", "datePublished"},
-            "WebSite": set(), "SoftwareApplication": set(), "Course": set()}
+            "WebSite": set(), "SoftwareApplication": set(), "Course": set(),
+            "CreativeWork": {"creator"}, "Dataset": {"creator", "license"}}
 
 
 def check_jsonld(data: dict[str, Any]) -> None:
@@ -66,17 +69,16 @@ def check_jsonld(data: dict[str, Any]) -> None:
 
 
 def every_kind() -> Catalog:
-    catalog = synthetic_catalog(10)
-    for entry in catalog.entries:
-        if entry.kind == "paper":
-            entry.data["arxiv"] = "1706.03762"
-        if entry.kind == "tool":
-            entry.data.update(access="open-source", license="MIT",
-                              repository="https://github.com/example/tool")
-        if entry.kind == "course":
-            entry.data["provider"] = "Some University"
-        if entry.kind == "book":
-            entry.data.update(isbn="978-0-262-03561-3", publisher="MIT Press", edition="2nd")
+    catalog = synthetic_catalog(14)
+    extra: dict[str, dict[str, Any]] = {
+        "paper": {"arxiv": "1706.03762"},
+        "tool": {"access": "open-source", "license": "MIT",
+                 "repository": "https://github.com/example/tool"},
+        "course": {"provider": "Some University"},
+        "book": {"isbn": "978-0-262-03561-3", "publisher": "MIT Press", "edition": "2nd"},
+    }
+    catalog.entries = [Entry.of(e.id, e.kind, e.path, {**e.data, **extra.get(e.kind, {})})
+                       for e in catalog.entries]
     return catalog
 
 
@@ -94,9 +96,11 @@ def test_jsonld_for_every_kind() -> None:
 
 def test_jsonld_script_cannot_be_closed_by_contributor_text() -> None:
     real = load_catalog(ROOT / "catalog")
-    entry = hostile_entry()
-    entry.data["title"] = "</script><script>alert(1)</script><!-- & \u2028"
-    data = publish.entry_jsonld(entry, Catalog(real.root, [entry], real.topics, []), "en")
+    hostile = hostile_entry()
+    entry = Entry.of(hostile.id, hostile.kind, hostile.path,
+                     {**hostile.data, "title": "</script><script>alert(1)</script><!-- & \u2028"})
+    catalog = Catalog(real.root, [entry], real.topics, [], real.rules)
+    data = publish.entry_jsonld(entry, catalog, "en")
     script = publish.jsonld_script(data)
     inner = script.removeprefix('<script type="application/ld+json">').removesuffix("</script>")
     assert "<" not in inner and ">" not in inner and "&" not in inner and "\u2028" not in inner
@@ -179,7 +183,8 @@ def test_feed_lists_the_newest_entries() -> None:
 def test_feed_keeps_hostile_text_as_text() -> None:
     real = load_catalog(ROOT / "catalog")
     entry = hostile_entry()
-    text = publish.atom_feed(Catalog(real.root, [entry], real.topics, []), "en", None, "x")
+    text = publish.atom_feed(Catalog(real.root, [entry], real.topics, [], real.rules), "en", None,
+                             "x")
     item = check_atom(text)[0]
     assert item.findtext(f"{ATOM}title") == entry.title
     assert "<script>" not in text
@@ -198,14 +203,15 @@ def test_built_feeds_are_valid_atom(built_site: Path) -> None:
 
 
 def test_export_schema_is_a_valid_schema() -> None:
-    Draft202012Validator.check_schema(publish.export_schema())
+    Draft202012Validator.check_schema(publish.export_schema(load_catalog(ROOT / "catalog").rules))
 
 
 @pytest.mark.slow
 def test_catalog_json_matches_its_schemas(built_site: Path) -> None:
     catalog = load_catalog(ROOT / "catalog")
     export = json.loads((built_site / "catalog.json").read_text("utf-8"))
-    Draft202012Validator(publish.export_schema(), format_checker=FormatChecker()).validate(export)
+    export_schema = publish.export_schema(catalog.rules)
+    Draft202012Validator(export_schema, format_checker=FormatChecker()).validate(export)
     entry_schema = json.loads((ROOT / "catalog/schema.json").read_text("utf-8"))
     assert export["version"] == publish.EXPORT_VERSION
     assert export["schema"] == entry_schema["$id"]
@@ -218,8 +224,7 @@ def test_catalog_json_matches_its_schemas(built_site: Path) -> None:
         assert record["page"].endswith(f"/entries/{record['id']}/")
     # The schemas it names are published next to it.
     assert json.loads((built_site / "schema.json").read_text("utf-8")) == entry_schema
-    assert json.loads((built_site / "catalog.schema.json").read_text("utf-8")) == \
-        publish.export_schema()
+    assert json.loads((built_site / "catalog.schema.json").read_text("utf-8")) == export_schema
     assert not (built_site / "zh" / "catalog.json").exists()
 
 

@@ -160,6 +160,7 @@ def test_questions_through_a_real_pipe(catalog_dir: Path) -> None:
     """The installed command reading a piped stdin, as `printf ... | atlas new` would."""
     repository = "https://github.com/huggingface/diffusers"
     answers = "\n".join(["tool", "Hugging Face Diffusers", repository, "", "Hugging Face", "",
+                         "diffusers",  # pypi
                          "open-source", repository, "Apache-2.0",
                          "A library of pretrained diffusion models for images, audio and video, "
                          "with training and inference pipelines.",
@@ -171,3 +172,4 @@ def test_questions_through_a_real_pipe(catalog_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     entry = load_catalog(catalog_dir).by_id()["diffusers"]
     assert entry.license == "Apache-2.0" and entry.authors == ["Hugging Face"]
+    assert entry.pypi == "diffusers"

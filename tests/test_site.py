@@ -13,8 +13,8 @@ from pathlib import Path
 import markdown
 import pytest
 from atlas import site
-from atlas.catalog import KINDS, Catalog, Entry, load_catalog
-from conftest import GOOD_BOOK, ROOT
+from atlas.catalog import Catalog, Entry, load_catalog
+from conftest import GOOD_BOOK, KINDS, ROOT
 from mkdocs.config import load_config
 
 ENTRY_LINK = re.compile(r"\]\((?:\.\./)*entries/([a-z0-9-]+)\.md\)")
@@ -85,13 +85,13 @@ def hostile_entry() -> Entry:
         "topics": ["gan"], "tags": ["x"], "languages": ["en"], "level": "beginner",
         "access": "free", "added": "2026-11-28", "authors": ["<b>Eve</b>"], "year": 2020,
     }
-    return Entry("hostile", "book", Path("catalog/book/hostile.yaml"), data, {})
+    return Entry.of("hostile", "book", Path("catalog/book/hostile.yaml"), data)
 
 
 def test_contributor_text_is_escaped() -> None:
     """Even text that slipped past validation shows as text, never as markup."""
     real = load_catalog(ROOT / "catalog")
-    catalog = Catalog(real.root, [hostile_entry()], real.topics, [])
+    catalog = Catalog(real.root, [hostile_entry()], real.topics, [], real.rules)
     for lang in site.LANGS:
         pages = site.generate_pages(catalog, lang, {}, ROOT, set())
         for uri in ("entries/hostile.md", "topics/gan/index.md", "catalog/books.md"):

@@ -11,13 +11,15 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 import yaml
 from atlas.cli import build_parser
-from conftest import ROOT
+from conftest import KINDS, ROOT, RULES
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 # Subcommands being built on other branches: checked once merged, skipped until then.
@@ -153,16 +155,23 @@ def test_pre_commit_config() -> None:
                 re.compile(hook[key])
         if repo["repo"] == "local":
             words = shlex.split(hook["entry"])
-            program = ROOT / words[0] if "/" in words[0] else shutil.which(words[0])
-            assert program and Path(program).exists(), f"{hook['id']}: {words[0]} not found"
-            if Path(words[0]).name == "atlas":
-                build_parser().parse_args([*words[1:], "catalog/book/x.yaml"])
+            # The hook names the project's own command; whichever virtualenv runs these
+            # tests has it next to its interpreter.
+            assert Path(words[0]).name == "atlas", hook["entry"]
+            assert (Path(sys.executable).parent / "atlas").exists(), "atlas is not installed"
+            build_parser().parse_args([*words[1:], "catalog/book/x.yaml"])
     files = re.compile(hooks["atlas-validate"][1]["files"])
-    assert files.search("catalog/book/deep-learning.yaml") and files.search("catalog/topics.yaml")
+    for kind in KINDS:
+        assert files.search(f"catalog/{kind}/some-entry.yaml"), kind
+    assert files.search("catalog/topics.yaml")
     assert not files.search("docs/en/index.md") and not files.search("catalog/notes.txt")
+    # One ruff: the version pre-commit runs is the one `make lint` and CI install.
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"]["test"]
+    pinned = next(spec for spec in extras if spec.startswith("ruff=="))
+    assert hooks["ruff-check"][0]["rev"] == "v" + pinned.removeprefix("ruff==")
     metaschema = re.compile(hooks["check-metaschema"][1]["files"])
     assert metaschema.search("catalog/schema.json")
-    assert metaschema.search("tools/atlas/catalog.schema.json")
 
 
 def test_atlas_validate_checks_only_the_files_it_is_given(make_catalog, capsys) -> None:
@@ -194,8 +203,14 @@ def test_issue_form_and_pull_request_template() -> None:
         if item["type"] == "dropdown":
             assert item["attributes"]["options"]
     assert {"kind", "title", "url"} <= required
-    kinds = next(i for i in form["body"] if i.get("id") == "kind")["attributes"]["options"]
-    assert kinds == ["book", "website", "tool", "paper", "course"]
+    def options(field: str) -> list[str]:
+        item = next(i for i in form["body"] if i.get("id") == field)
+        return [o for o in item["attributes"]["options"] if o != "not sure"]
+
+    # The form's choices are the schema's vocabularies, in the schema's order.
+    assert options("kind") == list(KINDS)
+    assert options("level") == list(RULES.vocabulary("level"))
+    assert options("access") == list(RULES.vocabulary("access"))
     template = (ROOT / ".github/PULL_REQUEST_TEMPLATE.md").read_text(encoding="utf-8")
     assert template.count("- [ ]") >= 4 and "make validate" in template
 

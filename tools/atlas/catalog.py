@@ -10,37 +10,36 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import yaml
+
+from atlas.rules import SCHEMA_NAME, Rules, SchemaError
 
 if TYPE_CHECKING:  # imported where used: 45 ms that `atlas linkcheck URL` need not pay
     from jsonschema import Draft202012Validator
 
-KINDS = ("book", "website", "tool", "paper", "course")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CATALOG = PROJECT_ROOT / "catalog"
-SCHEMA_NAME = "schema.json"
+DEFAULT_CATALOG = Path("catalog")
 TOPICS_NAME = "topics.yaml"
 MAX_FILE_BYTES = 64 * 1024
 MAX_NODES = 5_000  # an entry has a few dozen YAML nodes; more means something is wrong
 ID_PATTERN = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+EXAMPLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")  # a folder under examples/
 EARLIEST_YEAR = 1900
+START_HERE = (3, 5)  # picks per topic, fewest and most
+# What RFC 3986 allows unencoded in a URL (unreserved, reserved and '%' of an escape).
+URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
 
 # Text a contributor writes must stay text: no tags, no entities, no Markdown links.
 HTML_PATTERN = re.compile(r"<\s*/?\s*[A-Za-z!?][^>]*>|&(#\d+|#x[0-9a-fA-F]+|[A-Za-z]+);")
 MARKDOWN_LINK_PATTERN = re.compile(r"!?\[[^\]]*\]\([^)]*\)|<https?://[^>]*>")
 SCRIPT_SCHEME_PATTERN = re.compile(r"\b(javascript|vbscript|data)\s*:", re.IGNORECASE)
-URL_FIELDS = ("url", "repository")
-TEXT_FIELDS = ("title", "translated_title", "description", "authors", "publisher", "edition",
-               "provider")
 
 # Query parameters that identify a campaign, not a resource.
 TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|ref|ref_src|"
@@ -76,17 +75,65 @@ class Located:
 
 @dataclass
 class Entry:
+    """One valid catalog entry: its fields, typed, and the file they came from.
+
+    The attributes after ``lines`` are the schema's fields (a test keeps the two in step);
+    a field the entry does not have is None. ``data`` keeps the file's own mapping, in the
+    author's order, for the exports.
+    """
+
     id: str
     kind: str
-    path: Path  # relative to the project root when inside it, for messages and edit links
+    path: Path  # relative to the working directory when inside it, for messages and edit links
     data: dict[str, Any]
-    lines: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    lines: dict[tuple[Any, ...], int]
+    title: str
+    url: str
+    description: dict[str, str]
+    topics: list[str]
+    languages: list[str]
+    level: str
+    access: str
+    added: str
+    translated_title: dict[str, str] | None = None
+    tags: list[str] = field(default_factory=list)
+    authors: list[str] | None = None
+    et_al: bool = False
+    translators: list[str] | None = None
+    developer: str | None = None
+    creator: str | None = None
+    year: int | None = None
+    venue: str | None = None
+    publisher: str | None = None
+    edition: str | None = None
+    isbn: str | None = None
+    provider: str | None = None
+    inputs: list[str] | None = None
+    outputs: list[str] | None = None
+    modalities: list[str] | None = None
+    parameters: list[str] | None = None
+    size: list[str] | None = None
+    weights: str | None = None
+    repository: str | None = None
+    huggingface: str | None = None
+    pypi: str | None = None
+    license: str | None = None
+    commercial_use: str | None = None
+    commercial_note: dict[str, str] | None = None
+    arxiv: str | None = None
+    doi: str | None = None
 
-    def __getattr__(self, name: str) -> Any:  # entry.title, entry.url, ...
-        try:
-            return self.__dict__["data"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+    @classmethod
+    def from_data(cls, entry_id: str, kind: str, path: Path, located: Located) -> Entry:
+        """An entry from a mapping that passed validation (so every field has its type)."""
+        data: dict[str, Any] = located.data
+        return cls(id=entry_id, path=path, data=data, lines=located.lines,
+                   **{key: value for key, value in data.items() if key != "kind"}, kind=kind)
+
+    @classmethod
+    def of(cls, entry_id: str, kind: str, path: Path, data: dict[str, Any]) -> Entry:
+        """An entry made in code (tests, benchmarks), without line numbers."""
+        return cls.from_data(entry_id, kind, path, Located(data, {}))
 
     def line(self, *path: Any) -> int:
         return Located(self.data, self.lines).line(tuple(path))
@@ -94,15 +141,29 @@ class Entry:
     def text(self, key: str, lang: str) -> str:
         """A bilingual field in ``lang``; falls back to English."""
         value = self.data.get(key, {})
-        return value.get(lang) or value.get("en", "")
+        return str(value.get(lang) or value.get("en", ""))
 
     def display_title(self, lang: str) -> str:
-        return self.data["title"]
+        return self.title
 
-    def translated_title(self, lang: str) -> str | None:
+    def translated(self, lang: str) -> str | None:
         """The title in ``lang`` when the published title is in another language."""
-        translated = self.data.get("translated_title", {}).get(lang)
-        return translated if translated and translated != self.data["title"] else None
+        translated = (self.translated_title or {}).get(lang)
+        return translated if translated and translated != self.title else None
+
+    @property
+    def modalities_all(self) -> list[str]:
+        """Every modality the entry involves: a model's inputs and outputs, a dataset's."""
+        seen = [*(self.inputs or []), *(self.outputs or []), *(self.modalities or [])]
+        return list(dict.fromkeys(seen))
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A "start here" entry of a topic, with the reason to read it, in both languages."""
+
+    entry: str
+    why: dict[str, str]
 
 
 @dataclass
@@ -113,6 +174,8 @@ class Topic:
     parent: str | None
     example: str | None
     line: int
+    formerly: tuple[str, ...] = ()
+    start_here: tuple[Pick, ...] = ()
 
 
 @dataclass
@@ -121,12 +184,21 @@ class Catalog:
     entries: list[Entry]
     topics: dict[str, Topic]
     problems: list[Problem]
+    rules: Rules | None = None
 
     def by_id(self) -> dict[str, Entry]:
         return {entry.id: entry for entry in self.entries}
 
     def children(self, topic_id: str | None) -> list[Topic]:
         return [topic for topic in self.topics.values() if topic.parent == topic_id]
+
+    def renamed(self) -> dict[str, str]:
+        """Former topic ids and the topic each now is."""
+        return {old: topic.id for topic in self.topics.values() for old in topic.formerly}
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return self.rules.kinds if self.rules else ()
 
 
 # ---------------------------------------------------------------------------------------
@@ -188,7 +260,7 @@ def parse_yaml(text: str) -> Located:
                     raise _Reject(key_node.start_mark.line + 1, ".".join(map(str, (*path, key))),
                                   "duplicate key")
                 result[key] = build(value_node, (*path, key))
-                lines[(*path, key)] = key_node.start_mark.line + 1
+                lines[path + (key,)] = key_node.start_mark.line + 1
             return result
         if isinstance(node, yaml.SequenceNode):
             return [build(item, (*path, index)) for index, item in enumerate(node.value)]
@@ -251,9 +323,20 @@ def read_yaml_file(path: Path, shown: str) -> tuple[Located | None, list[Problem
 
 
 def url_problem(url: str) -> str | None:
-    """Why ``url`` is not a safe, real web address, or None when it is."""
-    if any(ch.isspace() for ch in url) or any(ord(ch) < 32 for ch in url):
+    """Why ``url`` is not a safe, real web address, or None when it is.
+
+    Only the characters RFC 3986 allows unencoded may appear: a quote, an angle bracket, a
+    backslash, a brace or a non-ASCII letter is not part of any real address (a browser
+    would encode it), so the message shows the encoded form to write instead.
+    """
+    if any(ch.isspace() for ch in url) or any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
         return "URL contains whitespace or control characters"
+    if bad := sorted({ch for ch in url if not URL_CHARACTERS.fullmatch(ch)}, key=url.index):
+        shown = " ".join(repr(ch) for ch in bad[:5])
+        return f"URL contains {shown}, not allowed unencoded (RFC 3986); write " \
+               f"{_encoded(url)}"
+    if re.search(r"%(?![0-9A-Fa-f]{2})", url):
+        return "URL has a '%' that does not start a percent-escape (%XX); write '%25' for '%'"
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -261,8 +344,10 @@ def url_problem(url: str) -> str | None:
         return f"malformed URL ({error})"
     if parts.scheme not in ("http", "https"):
         return f"URL scheme must be http or https, not {parts.scheme or 'none'!r}"
-    if parts.username or parts.password:
+    if parts.username or parts.password or "@" in parts.netloc:
         return "URL must not carry a user name or password"
+    if set("[]") & set(parts.path + parts.query + parts.fragment):
+        return "URL has '[' or ']' outside an IP address; write %5B and %5D"
     host = (parts.hostname or "").rstrip(".")
     if not host:
         return "URL has no host"
@@ -273,13 +358,26 @@ def url_problem(url: str) -> str | None:
         return "URL host must be a domain name, not an IP address"
     labels = host.split(".")
     if len(labels) < 2 or not all(re.fullmatch(r"(?!-)[a-z0-9-]{1,63}(?<!-)", label, re.I)
-                                  for label in labels if not label.startswith("xn--")):
+                                  for label in labels):
         return f"URL host {host!r} is not a valid domain name"
     if not re.fullmatch(r"[a-z]{2,63}|xn--[a-z0-9-]+", labels[-1], re.I):
         return f"URL host {host!r} has no valid top-level domain"
     if port is not None and port == 0:
         return "URL port 0 is not valid"
     return None
+
+
+def _encoded(url: str) -> str:
+    """``url`` as it may be written: an IDN host in its xn-- form, the rest percent-encoded."""
+    scheme, rest = url.split("://", 1) if "://" in url else ("", url)
+    host, slash, tail = rest.partition("/")
+    try:
+        host = ".".join(label.encode("idna").decode("ascii") if not label.isascii() else label
+                        for label in host.split("."))
+    except UnicodeError:
+        host = quote(host, safe=":@[]")
+    tail = quote(tail.replace("\\", "/"), safe="/?#[]@!$&'()*+,;=%:~")
+    return f"{scheme}://{host}{slash}{tail}" if scheme else f"{host}{slash}{tail}"
 
 
 def normalize_url(url: str) -> str:
@@ -330,52 +428,69 @@ def _dotted(path: tuple[Any, ...] | Any) -> str:
     return ".".join(parts).replace(".[", "[") or "-"
 
 
-def _schema_problems(validator: Draft202012Validator, located: Located, shown: str
-                     ) -> Iterator[Problem]:
+def _schema_problems(rules: Rules, validator: Draft202012Validator, located: Located,
+                     shown: str) -> Iterator[Problem]:
     data = located.data
+    kind = data.get("kind")
     seen: set[tuple[Any, ...]] = set()
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
         path = tuple(error.absolute_path)
-        if len(path) == 1 and path[0] in URL_FIELDS and error.validator in ("pattern", "format"):
+        if len(path) == 1 and path[0] in rules.url_fields and error.validator == "pattern":
             continue  # url_problem says precisely what is wrong
         if path and error.validator not in ("additionalProperties", "required", "not"):
             if path in seen:
                 continue
             seen.add(path)
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = set(error.schema.get("properties", {}))
+        if error.validator in ("additionalProperties", "unevaluatedProperties") \
+                and isinstance(error.instance, dict):
+            allowed = set(error.schema.get("properties", {})) if path else \
+                set(rules.fields(kind))
             for key in sorted(set(error.instance) - allowed):
                 yield Problem(shown, located.line((*path, key)), _dotted((*path, key)),
-                              "unknown field")
+                              _not_a_field(rules, key, kind) if not path else "unknown field")
         elif error.validator == "required":
             missing = re.match(r"'([^']+)'", error.message)
             name = missing.group(1) if missing else "?"
             yield Problem(shown, located.line(path), _dotted((*path, name)),
-                          "required field is missing" + _kind_note(data, path))
-        elif error.validator == "not" and isinstance(error.instance, dict):
-            forbidden = [req for option in error.validator_value.get("anyOf", [])
-                         for req in option.get("required", []) if req in error.instance]
-            for key in forbidden:
-                yield Problem(shown, located.line((*path, key)), _dotted((*path, key)),
-                              f"not a field of a {data.get('kind')} entry")
-        elif error.validator == "anyOf" and not path and error.validator_value and all(
+                          "required field is missing" + _required_note(rules, data, path, name))
+        elif error.validator == "anyOf" and error.validator_value and all(
             "required" in option for option in error.validator_value
         ):
             names = " or ".join(req for option in error.validator_value
                                 for req in option["required"])
-            yield Problem(shown, 1, names, f"a {data.get('kind')} entry needs {names}")
+            yield Problem(shown, 1, names, f"a {kind} entry needs {names}")
+        elif error.validator == "pattern" and path and path[0] in rules.all_fields:
+            value = repr(error.instance) if len(repr(error.instance)) <= 60 \
+                else repr(error.instance)[:57] + "..."
+            yield Problem(shown, located.line(path), _dotted(path),
+                          f"{value} does not have the expected form: "
+                          f"{rules.description(path[0]) or error.validator_value}")
         else:
             yield Problem(shown, located.line(path), _dotted(path) if path else "-",
-                          _schema_message(error))
+                          schema_message(error))
 
 
-def _kind_note(data: Any, path: tuple[Any, ...]) -> str:
-    if not path and isinstance(data, dict) and data.get("kind") in KINDS:
-        return f" (for a {data['kind']} entry)"
-    return ""
+def _not_a_field(rules: Rules, key: str, kind: str) -> str:
+    owners = rules.kinds_with(key)
+    if not owners:
+        return "unknown field"
+    return f"not a field of a {kind} entry (only {', '.join(owners)} entries have it)"
 
 
-def _schema_message(error: Any) -> str:
+def _required_note(rules: Rules, data: dict[str, Any], path: tuple[Any, ...], name: str) -> str:
+    """Say which kind needs the field, and on what condition if it is a conditional one."""
+    kind = data.get("kind")
+    if path or kind not in rules.kinds:
+        return ""
+    for condition, names in rules.conditions(kind):
+        if name in names and name not in rules.required(kind):
+            said = " and ".join(f"{field} is {spec.get('const')}"
+                                for field, spec in condition.items())
+            return f" (for a {kind} entry whose {said})"
+    return f" (for a {kind} entry)"
+
+
+def schema_message(error: Any) -> str:
     value = error.instance
     shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
     match error.validator:
@@ -399,11 +514,11 @@ def _schema_message(error: Any) -> str:
             return f"{shown} is not a valid {error.validator_value}"
         case "minProperties":
             return "must not be empty"
-    return error.message
+    return str(error.message)
 
 
 def check_entry(entry_located: Located, kind_folder: str, entry_id: str, shown: str,
-                validator: Draft202012Validator) -> list[Problem]:
+                rules: Rules, validator: Draft202012Validator) -> list[Problem]:
     """Every problem one entry has on its own (cross-file checks come later)."""
     data = entry_located.data
     if not isinstance(data, dict):
@@ -411,30 +526,30 @@ def check_entry(entry_located: Located, kind_folder: str, entry_id: str, shown: 
         return [Problem(shown, 1, "-", f"an entry must be a mapping of fields, not a {kind}")]
     at = entry_located.line
     problems = []
-    if data.get("kind") in KINDS and data["kind"] != kind_folder:
-        problems.append(Problem(shown, at(("kind",)), "kind",
-                                f"{data['kind']!r} does not match its folder {kind_folder!r}"))
+    if data.get("kind") != kind_folder:
+        if "kind" not in data:
+            problems.append(Problem(shown, 1, "kind", "required field is missing"))
+        elif data["kind"] in rules.kinds:
+            problems.append(Problem(shown, at(("kind",)), "kind",
+                                    f"{data['kind']!r} does not match its folder "
+                                    f"{kind_folder!r}"))
+        else:
+            problems.append(Problem(shown, at(("kind",)), "kind",
+                                    f"{data['kind']!r} is not one of: "
+                                    f"{', '.join(rules.kinds)}"))
         # Check the rest as the kind its folder says, so one mistake gives one message.
         entry_located = Located({**data, "kind": kind_folder}, entry_located.lines)
-    problems += _schema_problems(validator, entry_located, shown)
+    problems += _schema_problems(rules, validator, entry_located, shown)
     if not ID_PATTERN.fullmatch(entry_id) or len(entry_id) > 80:
         problems.append(Problem(shown, 1, "id", f"file name {entry_id!r} must be a lower-case "
                                                 "hyphenated id (a-z, 0-9, -), at most 80 chars"))
-    for key in URL_FIELDS:
+    for key in rules.url_fields:
         if isinstance(data.get(key), str) and (why := url_problem(data[key])):
             problems.append(Problem(shown, at((key,)), key, why))
-    for key in TEXT_FIELDS:
+    for key in rules.text_fields:
         for path, text in _text_values(data.get(key), (key,)):
-            if HTML_PATTERN.search(text):
-                problems.append(Problem(shown, at(path), _dotted(path),
-                                        "HTML is not allowed in text fields; write plain text"))
-            elif MARKDOWN_LINK_PATTERN.search(text):
-                problems.append(Problem(shown, at(path), _dotted(path),
-                                        "Markdown links are not allowed; the entry's url is its"
-                                        " link"))
-            elif SCRIPT_SCHEME_PATTERN.search(text):
-                problems.append(Problem(shown, at(path), _dotted(path),
-                                        "script or data URLs are not allowed in text"))
+            if why := text_problem(text):
+                problems.append(Problem(shown, at(path), _dotted(path), why))
     year = data.get("year")
     this_year = dt.date.today().year
     if isinstance(year, int) and not isinstance(year, bool) and not (
@@ -460,6 +575,17 @@ def check_entry(entry_located: Located, kind_folder: str, entry_id: str, shown: 
     return problems
 
 
+def text_problem(text: str) -> str | None:
+    """Why contributor text would not stay plain text on a page, or None."""
+    if HTML_PATTERN.search(text):
+        return "HTML is not allowed in text fields; write plain text"
+    if MARKDOWN_LINK_PATTERN.search(text):
+        return "Markdown links are not allowed; the entry's url is its link"
+    if SCRIPT_SCHEME_PATTERN.search(text):
+        return "script or data URLs are not allowed in text"
+    return None
+
+
 # ---------------------------------------------------------------------------------------
 # The whole catalog
 
@@ -471,12 +597,22 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def load_schema(catalog_dir: Path) -> dict[str, Any]:
-    """The catalog's own schema.json, else the project's."""
-    for candidate in (catalog_dir / SCHEMA_NAME, DEFAULT_CATALOG / SCHEMA_NAME):
-        if candidate.is_file():
-            return json.loads(candidate.read_text(encoding="utf-8"))
-    raise FileNotFoundError(f"no {SCHEMA_NAME} in {catalog_dir} or {DEFAULT_CATALOG}")
+TOPIC_FIELDS = ("id", "name", "description", "parent", "example", "formerly", "start_here")
+
+
+def _bilingual_problem(value: Any, longest: int | None = None) -> str | None:
+    """Why ``value`` is not an {en, zh} mapping of non-empty plain text, or None."""
+    if not (isinstance(value, dict) and all(isinstance(value.get(lang), str)
+                                            and value[lang].strip() for lang in ("en", "zh"))):
+        return "needs non-empty 'en' and 'zh' text"
+    if unknown := sorted(set(value) - {"en", "zh"}, key=str):
+        return f"unknown language key(s): {', '.join(map(str, unknown))}"
+    for text in value.values():
+        if why := text_problem(text):
+            return why
+        if longest and len(text) > longest:
+            return f"too long ({len(text)} characters; at most {longest})"
+    return None
 
 
 def load_topics(catalog_dir: Path) -> tuple[dict[str, Topic], list[Problem]]:
@@ -497,8 +633,7 @@ def load_topics(catalog_dir: Path) -> tuple[dict[str, Topic], list[Problem]]:
         if not isinstance(item, dict):
             problems.append(Problem(shown, line, where, "expected a mapping"))
             continue
-        unknown = set(item) - {"id", "name", "description", "parent", "example"}
-        for key in sorted(unknown):
+        for key in sorted(set(item) - set(TOPIC_FIELDS)):
             problems.append(Problem(shown, located.line(("topics", index, key)), f"{where}.{key}",
                                     "unknown field"))
         topic_id = item.get("id")
@@ -506,35 +641,43 @@ def load_topics(catalog_dir: Path) -> tuple[dict[str, Topic], list[Problem]]:
             problems.append(Problem(shown, line, f"{where}.id", "missing or not a hyphenated id"))
             continue
         for key in ("name", "description"):
-            value = item.get(key)
-            if not (isinstance(value, dict) and all(isinstance(value.get(lang), str)
-                                                    and value[lang].strip()
-                                                    for lang in ("en", "zh"))):
-                problems.append(Problem(shown, line, f"{topic_id}.{key}",
-                                        "needs non-empty 'en' and 'zh' text"))
-            else:
-                for lang, text in value.items():
-                    if HTML_PATTERN.search(text) or MARKDOWN_LINK_PATTERN.search(text):
-                        problems.append(Problem(shown, located.line(("topics", index, key, lang)),
-                                                f"{topic_id}.{key}.{lang}",
-                                                "HTML or Markdown links are not allowed"))
+            if why := _bilingual_problem(item.get(key)):
+                problems.append(Problem(shown, located.line(("topics", index, key)),
+                                        f"{topic_id}.{key}", why))
         if topic_id in topics:
             problems.append(Problem(shown, line, f"{topic_id}.id",
                                     f"duplicate topic id (first on line {topics[topic_id].line})"))
             continue
         example = item.get("example")
-        if example is not None and not (isinstance(example, str) and ID_PATTERN.fullmatch(example)):
+        if example is not None and not (isinstance(example, str)
+                                        and EXAMPLE_PATTERN.fullmatch(example)):
             problems.append(Problem(shown, line, f"{topic_id}.example",
                                     "must be the name of a folder under examples/"))
             example = None
+        parent = item.get("parent")
+        if parent is not None and not isinstance(parent, str):
+            problems.append(Problem(shown, located.line(("topics", index, "parent")),
+                                    f"{topic_id}.parent", "must be a topic id"))
+            parent = None
+        formerly = item.get("formerly", [])
+        if not (isinstance(formerly, list) and all(isinstance(old, str) and
+                                                   ID_PATTERN.fullmatch(old) for old in formerly)):
+            problems.append(Problem(shown, located.line(("topics", index, "formerly")),
+                                    f"{topic_id}.formerly", "must be a list of former topic ids"))
+            formerly = []
+        picks, pick_problems = _start_here(item.get("start_here"), topic_id, located,
+                                           ("topics", index, "start_here"), shown)
+        problems += pick_problems
+        name, description = item.get("name"), item.get("description")
         topics[topic_id] = Topic(
             id=topic_id,
-            name=item.get("name") if isinstance(item.get("name"), dict) else {},
-            description=item.get("description") if isinstance(item.get("description"), dict)
-            else {},
-            parent=item.get("parent"),
+            name=name if isinstance(name, dict) else {},
+            description=description if isinstance(description, dict) else {},
+            parent=parent,
             example=example,
             line=line,
+            formerly=tuple(formerly),
+            start_here=picks,
         )
     for topic in topics.values():
         if topic.parent is not None and topic.parent not in topics:
@@ -542,14 +685,59 @@ def load_topics(catalog_dir: Path) -> tuple[dict[str, Topic], list[Problem]]:
                                     f"unknown parent topic {topic.parent!r}"))
             topic.parent = None
     for topic in topics.values():  # a parent chain must end at a root
-        seen, current = set(), topic
+        seen: set[str] = set()
+        current = topic
         while current.parent is not None and current.id not in seen:
             seen.add(current.id)
             current = topics[current.parent]
         if current.parent is not None:
             problems.append(Problem(shown, topic.line, f"{topic.id}.parent", "parent cycle"))
             topic.parent = None
+    former: dict[str, str] = {}
+    for topic in topics.values():
+        for old in topic.formerly:
+            if old in topics or old in former:
+                problems.append(Problem(shown, topic.line, f"{topic.id}.formerly",
+                                        f"{old!r} is already the id or former id of "
+                                        f"{old if old in topics else former[old]!r}"))
+            former.setdefault(old, topic.id)
     return topics, problems
+
+
+def _start_here(value: Any, topic_id: str, located: Located, at: tuple[Any, ...], shown: str
+                ) -> tuple[tuple[Pick, ...], list[Problem]]:
+    """A topic's "start here" picks, checked on their own (that the entries exist and
+    belong to the topic is checked once the entries are loaded)."""
+    if value is None:
+        return (), []
+    where = f"{topic_id}.start_here"
+    fewest, most = START_HERE
+    if not isinstance(value, list) or not fewest <= len(value) <= most:
+        return (), [Problem(shown, located.line(at), where,
+                            f"a list of {fewest} to {most} picks ({{entry, why}}) in reading "
+                            "order")]
+    picks: list[Pick] = []
+    problems: list[Problem] = []
+    for index, item in enumerate(value):
+        line = located.line((*at, index))
+        if not isinstance(item, dict) or set(item) != {"entry", "why"}:
+            problems.append(Problem(shown, line, f"{where}[{index}]",
+                                    "each pick has exactly 'entry' (an entry id) and 'why'"))
+            continue
+        if not isinstance(item["entry"], str) or not ID_PATTERN.fullmatch(item["entry"]):
+            problems.append(Problem(shown, line, f"{where}[{index}].entry",
+                                    "must be an entry id"))
+            continue
+        if why := _bilingual_problem(item["why"], longest=200):
+            problems.append(Problem(shown, located.line((*at, index, "why")),
+                                    f"{where}[{index}].why", why))
+            continue
+        if any(pick.entry == item["entry"] for pick in picks):
+            problems.append(Problem(shown, line, f"{where}[{index}].entry",
+                                    f"{item['entry']!r} is picked twice"))
+            continue
+        picks.append(Pick(item["entry"], dict(item["why"])))
+    return tuple(picks), problems
 
 
 def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG) -> Catalog:
@@ -562,22 +750,21 @@ def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG) -> Catalog:
     topics, topic_problems = load_topics(catalog_dir)
     problems += topic_problems
     try:
-        schema = load_schema(catalog_dir)
-    except (OSError, ValueError) as error:
+        rules = Rules.of_catalog(catalog_dir)
+    except SchemaError as error:
         return Catalog(catalog_dir, [], topics, [*problems, Problem(
             _shown(catalog_dir / SCHEMA_NAME), 1, "-", f"cannot load the schema: {error}")])
-    from jsonschema import Draft202012Validator, FormatChecker
-
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    validator = rules.validator()
+    renamed = {old: topic.id for topic in topics.values() for old in topic.formerly}
     entries: list[Entry] = []
     for path in sorted(catalog_dir.rglob("*")):
         if path.is_dir() or path.name in (SCHEMA_NAME, TOPICS_NAME) or path.name.startswith("."):
             continue
         shown = _shown(path)
         relative = path.relative_to(catalog_dir)
-        if len(relative.parts) != 2 or relative.parts[0] not in KINDS:
+        if len(relative.parts) != 2 or relative.parts[0] not in rules.kinds:
             problems.append(Problem(shown, 1, "-", "entries live in catalog/<kind>/<id>.yaml "
-                                                   f"with kind one of {', '.join(KINDS)}"))
+                                                   f"with kind one of {', '.join(rules.kinds)}"))
             continue
         if path.suffix != ".yaml":
             problems.append(Problem(shown, 1, "-", "entry files must end in .yaml"))
@@ -586,21 +773,25 @@ def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG) -> Catalog:
         problems += file_problems
         if located is None:
             continue
-        entry_problems = check_entry(located, relative.parts[0], path.stem, shown, validator)
-        problems += entry_problems
+        kind = relative.parts[0]
+        entry_problems = check_entry(located, kind, path.stem, shown, rules, validator)
         if isinstance(located.data, dict):
             for index, topic_id in enumerate(located.data.get("topics") or []):
-                if isinstance(topic_id, str) and topics and topic_id not in topics:
-                    problems.append(Problem(shown, located.line(("topics", index)),
-                                            f"topics[{index}]", f"unknown topic {topic_id!r}"))
-                    entry_problems.append(problems[-1])
+                if not isinstance(topic_id, str) or not topics or topic_id in topics:
+                    continue
+                hint = f"; it was renamed to {renamed[topic_id]!r}" if topic_id in renamed \
+                    else ""
+                entry_problems.append(Problem(shown, located.line(("topics", index)),
+                                              f"topics[{index}]",
+                                              f"unknown topic {topic_id!r}{hint}"))
+        problems += entry_problems
         if not entry_problems:
-            entries.append(Entry(path.stem, relative.parts[0], Path(shown), located.data,
-                                 located.lines))
+            entries.append(Entry.from_data(path.stem, kind, Path(shown), located))
     problems += _cross_file_problems(entries)
+    problems += _start_here_problems(catalog_dir, topics, entries)
     rejected = {p.path for p in problems}
     return Catalog(catalog_dir, [e for e in entries if str(e.path) not in rejected], topics,
-                   sorted(set(problems)))
+                   sorted(set(problems)), rules)
 
 
 def _cross_file_problems(entries: list[Entry]) -> Iterator[Problem]:
@@ -617,10 +808,27 @@ def _cross_file_problems(entries: list[Entry]) -> Iterator[Problem]:
                           "resource")
 
 
+def _start_here_problems(catalog_dir: Path, topics: dict[str, Topic], entries: list[Entry]
+                         ) -> Iterator[Problem]:
+    """Each pick names an entry of the catalog that lists the topic."""
+    by_id = {entry.id: entry for entry in entries}
+    shown = _shown(catalog_dir / TOPICS_NAME)
+    for topic in topics.values():
+        for index, pick in enumerate(topic.start_here):
+            where = f"{topic.id}.start_here[{index}].entry"
+            entry = by_id.get(pick.entry)
+            if entry is None:
+                yield Problem(shown, topic.line, where, f"no valid entry {pick.entry!r}")
+            elif topic.id not in entry.topics:
+                yield Problem(shown, topic.line, where,
+                              f"{pick.entry!r} does not list the topic {topic.id!r}")
+
+
 def iter_urls(catalog: Catalog) -> Iterator[tuple[str, str, int, str]]:
     """(url, file, line, field) for every web address in the catalog's valid entries."""
+    fields = catalog.rules.url_fields if catalog.rules else ("url",)
     for entry in catalog.entries:
-        for key in ("url", "repository"):
+        for key in fields:
             if key in entry.data:
                 yield entry.data[key], str(entry.path), entry.line(key), key
 
@@ -658,8 +866,8 @@ def run_validate(args: argparse.Namespace) -> int:
         folder = _catalog_of(path)
         if not path.is_file() or path.name in (SCHEMA_NAME, TOPICS_NAME):
             folders[folder] = None  # every problem of the catalog
-        elif folders.get(folder, set()) is not None:
-            folders.setdefault(folder, set()).add(path.resolve())
+        elif (files := folders.setdefault(folder, set())) is not None:
+            files.add(path.resolve())
     problems: list[Problem] = []
     for folder, files in folders.items():
         catalog = load_catalog(folder)
@@ -677,7 +885,8 @@ def run_validate(args: argparse.Namespace) -> int:
             print(f"atlas validate: {len(args.paths)} file(s) OK")
         return 0
     if not args.quiet:
-        counts = ", ".join(f"{sum(e.kind == k for e in catalog.entries)} {k}" for k in KINDS)
+        counts = ", ".join(f"{sum(e.kind == k for e in catalog.entries)} {k}"
+                           for k in catalog.kinds)
         print(f"atlas validate: {len(catalog.entries)} entries OK ({counts}), "
               f"{len(catalog.topics)} topics")
     return 0

@@ -38,7 +38,8 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 
 from atlas import __version__
-from atlas.catalog import KINDS, iter_urls, load_catalog, read_yaml_file
+from atlas.catalog import iter_urls, load_catalog, read_yaml_file
+from atlas.rules import SCHEMA_NAME
 
 VERDICTS = ("ok", "redirected", "broken", "blocked", "rate_limited", "excluded", "unsupported")
 FINE = ("ok", "redirected")
@@ -209,7 +210,7 @@ class PageParser(HTMLParser):
         self.code_depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
+        values = {key: value for key, value in attrs if value is not None}
         if values.get("id"):
             self.anchors.add(values["id"])
         if tag == "a" and values.get("name"):
@@ -324,7 +325,8 @@ def read_text(path: Path) -> str:
 
 
 def is_catalog(path: Path) -> bool:
-    return (path / "topics.yaml").is_file() or any((path / kind).is_dir() for kind in KINDS)
+    """A catalog folder holds its schema and its taxonomy."""
+    return (path / SCHEMA_NAME).is_file() or (path / "topics.yaml").is_file()
 
 
 @dataclass
@@ -420,7 +422,8 @@ def check_markdown_local(path: Path, target: str, source: Source, site: SiteChec
     result = site.results.setdefault(name, Result(
         name, "ok" if file.exists() else "broken",
         error=None if file.exists() else f"no such file: {name}"))
-    result.failing = result.failed_runs = int(result.verdict == "broken")
+    result.failed_runs = int(result.verdict == "broken")
+    result.failing = result.verdict == "broken"
     result.sources.append(source)
 
 
@@ -444,8 +447,7 @@ def collect(inputs: list[str], site_url: str | None, external: bool
             links.add(item, Source("command line", 0))
         elif not path.exists():
             raise UsageError(f"{item}: no such file or folder")
-        elif path.is_dir() and (is_catalog(path) or (path.name in KINDS
-                                                      and is_catalog(path.parent))):
+        elif path.is_dir() and (is_catalog(path) or is_catalog(path.parent)):
             catalog_dir = path if is_catalog(path) else path.parent  # or one kind's folder
             catalog = load_catalog(catalog_dir)
             if catalog.problems:
@@ -468,8 +470,8 @@ def collect(inputs: list[str], site_url: str | None, external: bool
                 links.add(url, Source(shown_path(path), located.line(key_path),
                                       ".".join(map(str, key_path))))
         elif path.suffix in (".md", ".markdown"):
-            for target, line in markdown_links(read_text(path)):
-                source = Source(shown_path(path), line)
+            for target, line_number in markdown_links(read_text(path)):
+                source = Source(shown_path(path), line_number)
                 if re.match(r"^[A-Za-z][\w+.-]*:", target):
                     links.add(target, source)
                 elif not target.startswith("#"):
@@ -477,9 +479,9 @@ def collect(inputs: list[str], site_url: str | None, external: bool
         elif path.suffix in (".html", ".htm"):
             check_html_pages(path.parent, [path], site_url, links, site)
         else:
-            for number, line in enumerate(read_text(path).splitlines(), 1):
-                if line.strip() and not line.lstrip().startswith("#"):
-                    links.add(line.strip(), Source(shown_path(path), number))
+            for number, text in enumerate(read_text(path).splitlines(), 1):
+                if text.strip() and not text.lstrip().startswith("#"):
+                    links.add(text.strip(), Source(shown_path(path), number))
     return links, site, notes
 
 
@@ -1036,12 +1038,12 @@ async def check_links(links: list[Link], options: Options, cache: Cache,
                 await asyncio.sleep(0)
         done, pending = await asyncio.wait(
             tasks, timeout=max(0.0, checker.run_end - checker.loop.time()))
-        for task in tasks:  # in the order scheduled, so reports are stable
-            if task in done:
-                results += task.result()
-        for task in pending:
-            task.cancel()
-            for link in tasks[task]:
+        for future in tasks:  # in the order scheduled, so reports are stable
+            if future in done:
+                results += future.result()
+        for future in pending:
+            future.cancel()
+            for link in tasks[future]:
                 results.append(Result(link.url, "broken", sources=link.sources,
                                       timed_out=True, elapsed=options.deadline,
                                       error=f"not finished when the run's deadline "
@@ -1058,7 +1060,8 @@ def _schedule(groups: dict[str, list[Link]], cache: Cache) -> list[list[Link]]:
     first (timeouts and retries are the run's long poles), then the rest round-robin over
     hosts."""
     def previous(group: list[Link]) -> float:
-        return max(cache.failures.get(link.key, {}).get("elapsed", -1.0) for link in group)
+        return max(float(cache.failures.get(link.key, {}).get("elapsed", -1.0))
+                   for link in group)
 
     failed = sorted((group for group in groups.values() if previous(group) >= 0),
                     key=previous, reverse=True)

@@ -28,7 +28,8 @@ _state: dict[str, Any] = {}
 
 
 def _settings(config: MkDocsConfig) -> dict[str, Any]:
-    return config.extra.get("atlas", {})
+    settings: dict[str, Any] = config.extra.get("atlas", {})
+    return settings
 
 
 def _project_root(config: MkDocsConfig) -> Path:

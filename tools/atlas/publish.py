@@ -19,31 +19,40 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-from atlas.catalog import KINDS, Catalog, Entry, load_schema
-from atlas.site import _CJK_GAP, LABELS, LANGUAGE_NAMES, escape_attr, topic_name
+from atlas.catalog import Catalog, Entry
+from atlas.rules import Rules
+from atlas.site import (
+    _CJK_GAP,
+    LABELS,
+    LANGUAGE_NAMES,
+    escape_attr,
+    huggingface_url,
+    license_name,
+    makers,
+    topic_name,
+)
 
 EXPORT_VERSION = 1
 EXPORT_SCHEMA_NAME = "catalog.schema.json"
-EXPORT_SCHEMA_PATH = Path(__file__).with_name(EXPORT_SCHEMA_NAME)
 FEED_LIMIT = 50
 EXPLORER_URI = "catalog/explorer.md"
 EXPLORER_DATA_URI = "catalog/explorer.json"
-LEVELS = ("beginner", "intermediate", "advanced")
-ACCESS = ("free", "paid", "freemium", "open-source")
 
 EXPLORER_LABELS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Catalog explorer",
         "intro": "Every entry of the catalog in one table: filter by kind, topic, level, access, "
-                 "language and year, search the text, sort by any column. The address bar keeps "
-                 "your filters, so you can share the link.",
+                 "language, year and, for models and datasets, modality, weights and commercial "
+                 "use; search the text, sort by any column. The address bar keeps your filters, "
+                 "so you can share the link.",
         "noscript": "Without JavaScript this page is a plain list of all entries.",
         "filter": "Filter by text", "placeholder": "Title, author, description, tag…",
         "kind": "Kind", "topic": "Topic", "all_topics": "All topics", "level": "Level",
-        "access": "Access", "language": "Language", "year": "Year", "from": "from", "to": "to",
+        "access": "Access", "language": "Language", "lang": "Language", "modality": "Modality",
+        "weights": "Weights", "commercial": "Commercial use", "year": "Year", "from": "from",
+        "to": "to",
         "reset": "Clear filters", "shown": "{shown} of {total} entries",
         "more": "Show {count} more", "title_col": "Title", "added": "Added", "none":
         "No entry matches these filters.", "feed": "Newest entries (Atom feed)",
@@ -52,11 +61,13 @@ EXPLORER_LABELS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "资源筛选",
         "intro": "在一张表中浏览目录的全部资源：按类型、主题、难度、获取方式、语言和年份筛选，"
-                 "按文字搜索，点击列标题排序。地址栏会保存当前筛选条件，可以直接分享链接。",
+                 "模型和数据集还可按模态、权重和商用许可筛选；按文字搜索，点击列标题排序。"
+                 "地址栏会保存当前筛选条件，可以直接分享链接。",
         "noscript": "未启用 JavaScript 时，本页是全部资源的简单列表。",
         "filter": "按文字筛选", "placeholder": "标题、作者、简介、标签……",
         "kind": "类型", "topic": "主题", "all_topics": "全部主题", "level": "难度",
-        "access": "获取方式", "language": "语言", "year": "年份", "from": "从", "to": "到",
+        "access": "获取方式", "language": "语言", "lang": "语言", "modality": "模态",
+        "weights": "权重", "commercial": "商用", "year": "年份", "from": "从", "to": "到",
         "reset": "清除筛选", "shown": "显示 {shown} / {total} 项", "more": "再显示 {count} 项",
         "title_col": "标题", "added": "收录日期", "none": "没有符合条件的资源。",
         "feed": "最新收录（Atom 订阅）", "export": "整个目录的 JSON 数据",
@@ -97,8 +108,13 @@ def _topic_ancestry(catalog: Catalog, topic_ids: Iterable[str]) -> list[str]:
 # catalog.json
 
 
+def rules_of(catalog: Catalog) -> Rules:
+    assert catalog.rules is not None, "a catalog whose schema loaded"
+    return catalog.rules
+
+
 def entry_schema_url(catalog: Catalog) -> str:
-    return load_schema(catalog.root).get("$id", "schema.json")
+    return str(rules_of(catalog).schema.get("$id", "schema.json"))
 
 
 def catalog_export(catalog: Catalog, site_url: str | None = None,
@@ -118,21 +134,70 @@ def catalog_export(catalog: Catalog, site_url: str | None = None,
         "version": EXPORT_VERSION,
         "schema": schema_url,
         "count": len(entries),
-        "topics": [{"id": t.id, "name": t.name, "parent": t.parent}
+        "topics": [{"id": t.id, "name": t.name, "parent": t.parent,
+                    **({"formerly": list(t.formerly)} if t.formerly else {})}
                    for t in catalog.topics.values()],
         "entries": entries,
     }
 
 
-def export_schema() -> dict[str, Any]:
-    return json.loads(EXPORT_SCHEMA_PATH.read_text(encoding="utf-8"))
+def export_schema(rules: Rules) -> dict[str, Any]:
+    """The JSON Schema of catalog.json, made from the entry schema: every entry is an entry
+    file's fields (checked against the entry schema, named by its $id) plus ``id`` and
+    ``page``; the vocabularies come from the same place, so the two cannot disagree."""
+    entry_id = rules.schema.get("$id", "schema.json")
+    base = entry_id.rsplit("/", 1)[0] + "/" if "/" in entry_id else ""
+    slug = {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"}
+    bilingual = {"type": "object", "required": ["en", "zh"],
+                 "properties": {"en": {"type": "string"}, "zh": {"type": "string"}}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": base + EXPORT_SCHEMA_NAME,
+        "title": "AIGC Atlas catalog export (catalog.json)",
+        "description": "The whole catalog as one document, built with the site. Each entry "
+                       "is an entry file's fields (see the entry schema named by `schema`) "
+                       "plus its `id` and, when the site's URL is known, its `page`.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["$schema", "version", "schema", "count", "topics", "entries"],
+        "properties": {
+            "$schema": {"type": "string", "format": "uri"},
+            "version": {"description": "Format version of this export; a change that breaks "
+                                       "readers increments it.", "const": EXPORT_VERSION},
+            "schema": {"description": "URL of the JSON Schema every entry's fields (without "
+                                      "id and page) conform to.",
+                       "type": "string", "format": "uri", "pattern": "^https?://"},
+            "count": {"description": "Number of entries.", "type": "integer", "minimum": 0},
+            "topics": {"type": "array", "items": {
+                "type": "object", "additionalProperties": False,
+                "required": ["id", "name", "parent"],
+                "properties": {"id": slug, "name": bilingual,
+                               "parent": {"anyOf": [slug, {"type": "null"}]},
+                               "formerly": {"type": "array", "items": slug}}}},
+            "entries": {"type": "array", "items": {
+                "type": "object",
+                "required": ["id", *rules.schema["required"]],
+                "properties": {
+                    "id": slug,
+                    "page": {"type": "string", "format": "uri", "pattern": "^https?://"},
+                    "kind": {"enum": list(rules.kinds)},
+                    "level": {"enum": list(rules.vocabulary("level"))},
+                    "access": {"enum": list(rules.vocabulary("access"))},
+                    "description": bilingual,
+                    "topics": {"type": "array", "minItems": 1, "items": slug},
+                }}},
+        },
+    }
 
 
 # ---------------------------------------------------------------------------------------
 # JSON-LD
 
+# schema.org has no type for a trained model: a CreativeWork, as Hugging Face's model cards
+# and Papers with Code describe them.
 SCHEMA_TYPES = {"book": "Book", "website": "WebSite", "tool": "SoftwareApplication",
-                "paper": "ScholarlyArticle", "course": "Course"}
+                "paper": "ScholarlyArticle", "course": "Course", "model": "CreativeWork",
+                "dataset": "Dataset"}
 
 
 def entry_jsonld(entry: Entry, catalog: Catalog, lang: str,
@@ -149,7 +214,7 @@ def entry_jsonld(entry: Entry, catalog: Catalog, lang: str,
         "about": [{"@type": "Thing", "name": topic_name(catalog.topics[t], lang)}
                   for t in entry.topics if t in catalog.topics],
     }
-    translated = entry.translated_title(lang)
+    translated = entry.translated(lang)
     if translated:
         thing["alternateName"] = translated
     if page_url:
@@ -160,10 +225,13 @@ def entry_jsonld(entry: Entry, catalog: Catalog, lang: str,
         thing["isAccessibleForFree"] = True
     elif entry.access == "paid":
         thing["isAccessibleForFree"] = False
-    if "authors" in data:  # the schema has no way to tell people from organisations
-        thing["author"] = [{"@type": "Person", "name": name} for name in data["authors"]]
-    if "year" in data:
-        thing["datePublished"] = str(data["year"])
+    if entry.authors:  # the schema has no way to tell people from organisations
+        thing["author"] = [{"@type": "Person", "name": name} for name in entry.authors]
+    for organisation in (entry.developer, entry.creator):
+        if organisation:
+            thing["creator"] = {"@type": "Organization", "name": organisation}
+    if entry.year is not None:
+        thing["datePublished"] = str(entry.year)
     if entry.kind == "book":
         if "isbn" in data:
             thing["isbn"] = data["isbn"]
@@ -184,11 +252,27 @@ def entry_jsonld(entry: Entry, catalog: Catalog, lang: str,
             same_as.append(f"https://doi.org/{data['doi']}")
         thing["identifier"] = identifiers
         thing["sameAs"] = same_as
-    if entry.kind == "tool" and "license" in data:
-        thing["license"] = f"https://spdx.org/licenses/{data['license']}.html"
+    if entry.license:
+        thing["license"] = license_url(entry.license) or license_name(entry.license)
+    if entry.kind == "model":
+        thing["additionalType"] = "https://schema.org/SoftwareSourceCode" \
+            if entry.weights == "open" else "https://schema.org/Service"
+    if entry.kind in ("model", "dataset"):
+        same_as = [url for url in (entry.repository, entry.huggingface and huggingface_url(entry),
+                                   entry.arxiv and f"https://arxiv.org/abs/{entry.arxiv}")
+                   if url]
+        if same_as:
+            thing["sameAs"] = same_as
+
     if entry.kind == "course" and "provider" in data:
         thing["provider"] = {"@type": "Organization", "name": data["provider"]}
     return thing
+
+
+def license_url(license_id: str) -> str | None:
+    """The SPDX page of a licence id (none for a LicenseRef-, which SPDX does not list)."""
+    return None if license_id.startswith("LicenseRef-") else \
+        f"https://spdx.org/licenses/{license_id}.html"
 
 
 def jsonld_script(data: dict[str, Any]) -> str:
@@ -264,7 +348,7 @@ def atom_feed(catalog: Catalog, lang: str, site_url: str | None, site_name: str,
         page = base + entry_page_path(entry.id, directory_urls) if base else None
         sub(item, "id", page or f"urn:aigc-atlas:entry:{entry.id}")
         title = entry.title
-        translated = entry.translated_title(lang)
+        translated = entry.translated(lang)
         sub(item, "title", f"{title} ({translated})" if translated else title)
         sub(item, "updated", stamp(entry.data["added"]))
         sub(item, "published", stamp(entry.data["added"]))
@@ -285,31 +369,58 @@ def atom_feed(catalog: Catalog, lang: str, site_url: str | None, site_name: str,
 # The catalog explorer
 
 
+# The explorer's facets: (facet id, the record key it filters on, where its values come
+# from). A facet over a list (languages, modalities) matches an entry having any chosen value.
+EXPLORER_FACETS = (("kind", "k", "kind"), ("level", "l", "level"), ("access", "x", "access"),
+                   ("lang", "g", None), ("modality", "md", "modality"),
+                   ("weights", "w", "weights"), ("commercial", "c", "commercial_use"))
+
+
 def explorer_record(entry: Entry, catalog: Catalog, lang: str) -> dict[str, Any]:
-    """One entry as the explorer needs it (short keys: the file has one per entry)."""
-    data = entry.data
-    return {
+    """One entry as the explorer needs it (short keys: the file has one per entry; keys of
+    facets an entry has no value for are left out)."""
+    record = {
         "id": entry.id,
         "k": entry.kind,
         "t": entry.title,
-        "tt": entry.translated_title(lang) or "",
-        "a": ", ".join(data.get("authors", [])),
-        "y": data.get("year"),
-        "d": data["added"],
+        "tt": entry.translated(lang) or "",
+        "a": ", ".join(makers(entry)),
+        "y": entry.year,
+        "d": entry.added,
         "l": entry.level,
         "x": entry.access,
         "g": list(entry.languages),
         "m": list(entry.topics),
         "p": _topic_ancestry(catalog, entry.topics),
         "s": plain(entry.text("description", lang)),
-        "tg": list(data.get("tags", [])),
+        "tg": list(entry.tags),
     }
+    optional = {"md": entry.modalities_all, "w": entry.weights, "c": entry.commercial_use}
+    record.update({key: value for key, value in optional.items() if value})
+    return record
+
+
+def explorer_facets(catalog: Catalog, lang: str) -> list[dict[str, Any]]:
+    """Each facet with its label and its values in the schema's order (the order sorting by
+    that column follows, e.g. beginner < intermediate < advanced)."""
+    rules, t, e = rules_of(catalog), LABELS[lang], EXPLORER_LABELS[lang]
+    facets = []
+    for facet, key, vocabulary in EXPLORER_FACETS:
+        if vocabulary is None:
+            values = sorted({code for entry in catalog.entries for code in entry.languages})
+            names = {code: LANGUAGE_NAMES.get(code, code) for code in values}
+        else:
+            values = list(rules.kinds if vocabulary == "kind" else rules.vocabulary(vocabulary))
+            names = {value: t[value] for value in values}
+        facets.append({"id": facet, "key": key, "label": e[facet],
+                       "many": key in ("g", "md"),
+                       "values": [{"value": v, "label": names[v]} for v in values]})
+    return facets
 
 
 def explorer_data(catalog: Catalog, lang: str, directory_urls: bool = True) -> dict[str, Any]:
-    """The explorer's static JSON: labels for its facets, the topic tree and every entry."""
-    t = LABELS[lang]
-    languages = sorted({code for e in catalog.entries for code in e.languages})
+    """The explorer's static JSON: its labels, its facets and their vocabularies (read from
+    the schema, so the script keeps no copy), the topic tree and every entry."""
     topics = []
 
     def walk(parent: str | None, depth: int) -> None:
@@ -322,11 +433,8 @@ def explorer_data(catalog: Catalog, lang: str, directory_urls: bool = True) -> d
         "version": EXPORT_VERSION,
         "lang": lang,
         "entryPath": "entries/{id}/" if directory_urls else "entries/{id}.html",
-        "labels": {**EXPLORER_LABELS[lang],
-                   **{key: t[key] for key in (*KINDS, *LEVELS, *ACCESS)}},
-        "facets": {"kind": list(KINDS), "level": list(LEVELS), "access": list(ACCESS),
-                   "lang": languages},
-        "languageNames": {code: LANGUAGE_NAMES.get(code, code) for code in languages},
+        "labels": EXPLORER_LABELS[lang],
+        "facets": explorer_facets(catalog, lang),
         "topics": topics,
         "entries": [explorer_record(e, catalog, lang)
                     for e in sorted(catalog.entries, key=lambda e: (e.title.casefold(), e.id))],
@@ -364,10 +472,10 @@ def explorer_page(catalog: Catalog, lang: str, directory_urls: bool = True,
     lines.append('<ol class="atlas-explorer__fallback">')
     for entry in sorted(catalog.entries, key=lambda x: (x.title.casefold(), x.id)):
         href = root + entry_page_path(entry.id, directory_urls)
-        translated = entry.translated_title(lang)
+        translated = entry.translated(lang)
         facts = [t[entry.kind], t[entry.level], t[entry.access]]
-        if "year" in entry.data:
-            facts.append(str(entry.data["year"]))
+        if entry.year is not None:
+            facts.append(str(entry.year))
         lines.append(
             f'<li data-id="{escape_attr(entry.id)}"><a href="{escape_attr(href)}">'
             f"{escape_attr(entry.title)}</a>"
@@ -390,7 +498,8 @@ def site_outputs(catalog: Catalog, lang: str, site_url: str | None, site_name: s
     if primary:  # language-independent: only at the root of the site
         outputs["catalog.json"] = json.dumps(catalog_export(catalog, site_url, directory_urls),
                                              ensure_ascii=False, indent=1) + "\n"
-        outputs["schema.json"] = json.dumps(load_schema(catalog.root), ensure_ascii=False,
+        outputs["schema.json"] = json.dumps(rules_of(catalog).schema, ensure_ascii=False,
                                             indent=2) + "\n"
-        outputs[EXPORT_SCHEMA_NAME] = EXPORT_SCHEMA_PATH.read_text(encoding="utf-8")
+        outputs[EXPORT_SCHEMA_NAME] = json.dumps(export_schema(rules_of(catalog)),
+                                                 ensure_ascii=False, indent=2) + "\n"
     return outputs

@@ -26,26 +26,25 @@ from urllib.parse import urlsplit
 import yaml
 
 from atlas.catalog import (
-    HTML_PATTERN,
+    DEFAULT_CATALOG,
     ID_PATTERN,
-    KINDS,
-    MARKDOWN_LINK_PATTERN,
-    SCRIPT_SCHEME_PATTERN,
     Catalog,
     isbn_is_valid,
     load_catalog,
     normalize_url,
+    schema_message,
+    text_problem,
     url_problem,
 )
+from atlas.rules import Rules, SchemaError
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../schema.json"
-LEVELS = ("beginner", "intermediate", "advanced")
-ACCESS = ("free", "paid", "freemium", "open-source")
 MAX_ID_WORDS = 6
-FIELD_ORDER = ("kind", "title", "translated_title", "authors", "year", "publisher", "edition",
-               "isbn", "provider", "url", "repository", "license", "arxiv", "doi", "description",
-               "topics", "tags", "languages", "level", "access", "added")
 LATIN = re.compile(r"[A-Za-z]")
+# Asked first and in their own words, whatever the kind; the kind's other fields follow in
+# the schema's order.
+OWN_QUESTIONS = frozenset({"kind", "title", "url", "translated_title", "description", "topics",
+                           "tags", "languages", "level", "access", "added"})
 
 
 class Refused(Exception):
@@ -106,13 +105,13 @@ def find_duplicate(catalog: Catalog, title: str | None = None, url: str | None =
     return None
 
 
-def id_is_taken(catalog_dir: Path, entry_id: str) -> bool:
+def id_is_taken(catalog_dir: Path, entry_id: str, kinds: tuple[str, ...]) -> bool:
     """Ids are unique across kinds: any catalog/<kind>/<id>.yaml counts."""
-    return any((catalog_dir / kind / f"{entry_id}.yaml").exists() for kind in KINDS)
+    return any((catalog_dir / kind / f"{entry_id}.yaml").exists() for kind in kinds)
 
 
-def ordered(data: dict[str, Any]) -> dict[str, Any]:
-    return {key: data[key] for key in FIELD_ORDER if key in data}
+def ordered(data: dict[str, Any], rules: Rules) -> dict[str, Any]:
+    return {key: data[key] for key in rules.field_order if key in data}
 
 
 class _EntryDumper(yaml.SafeDumper):
@@ -123,9 +122,9 @@ _EntryDumper.add_representer(list, lambda dumper, value: dumper.represent_sequen
     "tag:yaml.org,2002:seq", value, flow_style=True))
 
 
-def entry_yaml(data: dict[str, Any]) -> str:
+def entry_yaml(data: dict[str, Any], rules: Rules) -> str:
     """The entry file's text: the schema line, then the fields in the house order."""
-    body = yaml.dump(ordered(data), Dumper=_EntryDumper, allow_unicode=True, sort_keys=False,
+    body = yaml.dump(ordered(data, rules), Dumper=_EntryDumper, allow_unicode=True, sort_keys=False,
                      width=96, default_flow_style=False)
     # safe_dump quotes a date-like string; the loader reads both forms the same.
     body = re.sub(r"^added: '(\d{4}-\d{2}-\d{2})'$", r"added: \1", body, flags=re.M)
@@ -195,125 +194,188 @@ class Asker:
 # The command
 
 
-def collect(args: argparse.Namespace, catalog: Catalog, catalog_dir: Path) -> dict[str, Any]:
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def dest(name: str) -> str:
+    return "field_" + name
+
+
+class Fields:
+    """How ``atlas new`` asks for, converts and checks a field, all read from the schema.
+
+    What the schema cannot say is checked by hand here: URLs (url_problem and duplicates),
+    ISBN checksums, plain text, plausible years.
+    """
+
+    def __init__(self, rules: Rules, catalog: Catalog) -> None:
+        self.rules, self.catalog = rules, catalog
+
+    def shape(self, name: str) -> dict[str, Any]:
+        return self.rules.resolve(self.rules.raw_field_schema(name))
+
+    def separator(self, name: str) -> str:
+        """People are listed with ';' (a name can hold a comma), everything else with ','."""
+        items = self.shape(name).get("items", {})
+        return ";" if items.get("$ref") == "#/$defs/line" else ","
+
+    def label(self, name: str) -> str:
+        shape = self.shape(name)
+        if shape.get("type") == "array":
+            return f"{name} (separated by '{self.separator(name)}')"
+        if shape.get("type") == "boolean":
+            return f"{name} (yes/no)"
+        return name
+
+    def convert(self, name: str, text: str) -> Any:
+        shape = self.shape(name)
+        if shape.get("type") == "integer":
+            return int(text) if re.fullmatch(r"-?\d+", text) else text
+        if shape.get("type") == "boolean":
+            return {"yes": True, "y": True, "true": True, "no": False, "n": False,
+                    "false": False}.get(text.lower(), text)
+        if shape.get("type") == "array":
+            return split_list(text, self.separator(name))
+        return text
+
+    def problem(self, name: str, text: str) -> str | None:
+        """Why an answer for ``name`` would not validate, in the validator's words."""
+        value = self.convert(name, text)
+        if name in self.rules.url_fields:  # url_problem says precisely what is wrong
+            return url_problem(text) or (find_duplicate(self.catalog, url=text) if name == "url"
+                                         else None)
+        if name == "year" and isinstance(value, int):
+            return check_year(text)
+        for error in self.rules.field_validator(name).iter_errors(value):
+            return schema_message(error)
+        if name == "isbn" and not isbn_is_valid(text):
+            return "not a valid ISBN (checksum or length)"
+        if name in self.rules.text_fields:
+            return next(filter(None, (text_problem(item) for item in
+                                      (value if isinstance(value, list) else [text]))), None)
+        return None
+
+
+def _required(rules: Rules, kind: str, name: str, data: dict[str, Any]) -> bool:
+    if name in rules.required(kind):
+        return True
+    return any(name in names and all(data.get(field) == spec.get("const")
+                                     for field, spec in condition.items())
+               for condition, names in rules.conditions(kind))
+
+
+def _conditional(rules: Rules, kind: str) -> set[str]:
+    return {name for _, names in rules.conditions(kind) for name in names
+            if name not in rules.required(kind)}
+
+
+def collect(args: argparse.Namespace, catalog: Catalog, catalog_dir: Path, rules: Rules
+            ) -> dict[str, Any]:
     """Every field of the new entry, from flags and answers; refuses duplicates early."""
     asker = Asker(interactive=not args.no_input)
     topics = catalog.topics
+    fields = Fields(rules, catalog)
+    given = vars(args)
 
-    kind = asker.choose("kind", args.kind, KINDS)
+    kind = asker.choose("kind", args.kind, rules.kinds)
 
     def check_title(text: str) -> str | None:
-        if "\n" in text or len(text) > 200:
-            return "one line of at most 200 characters"
-        return find_duplicate(catalog, title=text)
+        return fields.problem("title", text) or find_duplicate(catalog, title=text)
 
-    title = asker.ask("title (exactly as published)", args.title, check=check_title)
-
-    def check_url(text: str) -> str | None:
-        return url_problem(text) or find_duplicate(catalog, url=text)
-
-    url = asker.ask("url (the resource's own home page)", args.url, check=check_url)
+    title = asker.ask("title (exactly as published)", given[dest("title")], check=check_title)
+    url = asker.ask("url (the resource's own home page)", given[dest("url")],
+                    check=lambda text: fields.problem("url", text))
     assert title is not None and url is not None
     data: dict[str, Any] = {"kind": kind, "title": title}
 
     other = "zh" if LATIN.search(title) else "en"
     translated = asker.ask(f"title in {'Chinese' if other == 'zh' else 'English'}",
-                           args.translated_title, required=False)
+                           given[dest("translated_title")], required=False,
+                           check=lambda text: fields.problem("title", text))
     if translated:
         data["translated_title"] = {other: translated}
 
-    if kind in ("book", "paper"):
-        authors = asker.ask("authors (separated by ';')", args.authors)
-        data["authors"] = split_list(authors or "", ";")
-        year = asker.ask("year", args.year, check=check_year)
-        data["year"] = int(year or 0)
-    else:
-        authors = asker.ask("authors or makers (separated by ';')", args.authors,
-                            required=False)
-        if authors:
-            data["authors"] = split_list(authors, ";")
-        year = asker.ask("year of first release", args.year, required=False, check=check_year)
-        if year:
-            data["year"] = int(year)
-    if kind == "book":
-        for key, label in (("publisher", "publisher"), ("edition", "edition")):
-            value = asker.ask(label, getattr(args, key), required=False)
-            if value:
-                data[key] = value
-        isbn = asker.ask("ISBN (only if you are sure of it)", args.isbn, required=False,
-                         check=lambda s: None if isbn_is_valid(s) else "not a valid ISBN")
-        if isbn:
-            data["isbn"] = isbn
-    if kind == "course":
-        provider = asker.ask("provider (university, company, platform)", args.provider,
-                             required=False)
-        if provider:
-            data["provider"] = provider
-    data["url"] = url
+    def ask_field(name: str) -> None:
+        if name == "commercial_note" or fields.shape(name).get("type") == "object":
+            if not _required(rules, kind, name, data) and args.no_input and \
+                    given.get(dest(name) + "_en") is None:
+                return
+            note = {lang: asker.ask(f"{name} in {language} (one line)",
+                                    given.get(dest(name) + "_" + lang),
+                                    required=_required(rules, kind, name, data),
+                                    check=lambda text: fields.problem("title", text))
+                    for lang, language in (("en", "English"), ("zh", "Chinese"))}
+            if all(note.values()):
+                data[name] = note
+            return
+        shape = fields.shape(name)
+        hint = rules.description(name)
+        if "enum" in shape:
+            if _required(rules, kind, name, data):
+                data[name] = asker.choose(name, given.get(dest(name)), tuple(shape["enum"]))
+                return
+            options = "/".join(shape["enum"])
+            answer = asker.ask(f"{name} ({options})", given.get(dest(name)), required=False,
+                               check=lambda text: fields.problem(name, text))
+        else:
+            answer = asker.ask(fields.label(name), given.get(dest(name)),
+                               required=_required(rules, kind, name, data),
+                               check=lambda text: fields.problem(name, text), hint=hint)
+        if answer:
+            data[name] = fields.convert(name, answer)
 
-    data["access"] = asker.choose("access", args.access, ACCESS)
-    if kind == "tool":
-        open_source = data["access"] == "open-source"
-        repository = asker.ask("source repository URL", args.repository, required=open_source,
-                               check=url_problem)
-        if repository:
-            data["repository"] = repository
-        license_id = asker.ask("licence (SPDX id, e.g. MIT, Apache-2.0)", args.license,
-                               required=open_source,
-                               check=lambda s: None if re.fullmatch(r"[A-Za-z0-9.+-]{2,40}", s)
-                               else "an SPDX identifier such as MIT or Apache-2.0")
-        if license_id:
-            data["license"] = license_id
-    if kind == "paper":
-        arxiv = asker.ask("arXiv id (e.g. 1706.03762)", args.arxiv, required=False,
-                          check=lambda s: None if re.fullmatch(r"\d{4}\.\d{4,5}(v\d+)?", s)
-                          else "an id like 1706.03762")
-        if arxiv:
-            data["arxiv"] = arxiv
-        doi = asker.ask("DOI", args.doi, required=not arxiv,
-                        check=lambda s: None if re.fullmatch(r"10\.\d{4,9}/\S+", s)
-                        else "a DOI like 10.1000/xyz123")
-        if doi:
-            data["doi"] = doi
+    conditional = _conditional(rules, kind)
+    own = [name for name in rules.fields(kind) if name not in OWN_QUESTIONS]
+    for name in own:
+        if name not in conditional:
+            ask_field(name)
+    data["url"] = url
+    data["access"] = asker.choose("access", given[dest("access")], rules.vocabulary("access"))
+    for name in own:
+        if name in conditional:
+            ask_field(name)
 
     data["description"] = {
         "en": asker.ask("description in English (plain text, 30-600 characters)",
-                        args.description_en, check=plain_text(30, 600)),
+                        given[dest("description") + "_en"], check=plain_text(30, 600)),
         "zh": asker.ask("description in Chinese (plain text, 10-400 characters)",
-                        args.description_zh, check=plain_text(10, 400)),
+                        given[dest("description") + "_zh"], check=plain_text(10, 400)),
     }
 
     def check_topics(text: str) -> str | None:
         unknown = [t for t in split_list(text) if t not in topics]
-        return f"unknown topic(s): {', '.join(unknown)}" if unknown else None
+        renamed = catalog.renamed()
+        notes = [f"{t} (now {renamed[t]})" if t in renamed else t for t in unknown]
+        return f"unknown topic(s): {', '.join(notes)}" if unknown else None
 
     topic_hint = "topics: " + ", ".join(sorted(topics))
     data["topics"] = split_list(asker.ask("topics (ids separated by ',', main topic first)",
-                                          args.topics, check=check_topics, hint=topic_hint)
-                                or "")
-    tags = asker.ask("tags (lower-case-hyphenated, separated by ',')", args.tags,
+                                          given[dest("topics")], check=check_topics,
+                                          hint=topic_hint) or "")
+    tags = asker.ask("tags (lower-case-hyphenated, separated by ',')", given[dest("tags")],
                      required=False)
     if tags:
         data["tags"] = split_list(tags)
     data["languages"] = split_list(asker.ask(
-        "languages the resource is in (ISO 639-1 codes, ',')", args.languages,
+        "languages the resource is in (ISO 639-1 codes, ',')", given[dest("languages")],
         default="zh" if other == "en" else "en",
-        check=lambda s: None if all(re.fullmatch(r"[a-z]{2}", c) for c in split_list(s))
-        else "two-letter codes such as en, zh") or "")
-    data["level"] = asker.choose("level", args.level, LEVELS)
-    data["added"] = args.added or dt.date.today().isoformat()
+        check=lambda text: fields.problem("languages", text)) or "")
+    data["level"] = asker.choose("level", given[dest("level")], rules.vocabulary("level"))
+    data["added"] = given[dest("added")] or dt.date.today().isoformat()
 
     def check_id(text: str) -> str | None:
         if not ID_PATTERN.fullmatch(text) or len(text) > 80:
             return "lower-case letters, digits and single hyphens, at most 80 characters"
-        if id_is_taken(catalog_dir, text):
-            existing = next(catalog_dir / k / f"{text}.yaml" for k in KINDS
+        if id_is_taken(catalog_dir, text, rules.kinds):
+            existing = next(catalog_dir / k / f"{text}.yaml" for k in rules.kinds
                             if (catalog_dir / k / f"{text}.yaml").exists())
             return f"{existing} already exists; choose another id"
         return None
 
+    people = data.get("authors") or ([data["developer"]] if "developer" in data else None)
     proposed = propose_id(title, url, data.get("translated_title"),
-                          lambda c: id_is_taken(catalog_dir, c), data.get("authors"),
+                          lambda c: id_is_taken(catalog_dir, c, rules.kinds), people,
                           data.get("year"))
     data["id"] = asker.ask("id (the file name)", args.id, default=proposed, check=check_id)
     return data
@@ -325,11 +387,7 @@ def plain_text(shortest: int, longest: int) -> Callable[[str], str | None]:
     def check(text: str) -> str | None:
         if not shortest <= len(text) <= longest:
             return f"{len(text)} characters; write {shortest} to {longest}"
-        if HTML_PATTERN.search(text) or SCRIPT_SCHEME_PATTERN.search(text):
-            return "plain text only: no HTML, no script or data URLs"
-        if MARKDOWN_LINK_PATTERN.search(text):
-            return "no Markdown links: the entry's url is its link"
-        return None
+        return text_problem(text)
 
     return check
 
@@ -342,6 +400,14 @@ def check_year(text: str) -> str | None:
     return None
 
 
+def _project_rules() -> Rules | None:
+    """The rules of the catalog in the working directory, which the flags are made from."""
+    try:
+        return Rules.of_catalog(DEFAULT_CATALOG)
+    except SchemaError:
+        return None
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "new",
@@ -349,37 +415,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Create catalog/<kind>/<id>.yaml: asks for each field not given as a "
                     "flag, refuses a title or URL the catalog already has, never overwrites "
                     "a file, and validates the result (exit 1 with the problems if it is not "
-                    "valid; the file is kept so you can fix it).",
+                    "valid; the file is kept so you can fix it). The kinds, fields and their "
+                    "flags come from the catalog's schema.json.",
     )
-    parser.add_argument("--catalog", type=Path, default=Path("catalog"), metavar="DIR",
+    parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG, metavar="DIR",
                         help="catalog folder (default: catalog)")
     parser.add_argument("--no-input", action="store_true",
                         help="never ask: fail if a required field is not given as a flag")
-    parser.add_argument("--kind", choices=KINDS)
-    parser.add_argument("--title", help="the title exactly as published")
-    parser.add_argument("--translated-title", metavar="TEXT",
+    parser.add_argument("--id", help="the entry's id and file name (default: from the title)")
+    rules = _project_rules()
+    parser.add_argument("--kind", choices=rules.kinds if rules else None)
+    parser.add_argument(flag("translated_title"), dest=dest("translated_title"), metavar="TEXT",
                         help="the title in the other language (Chinese for a Latin-script "
                              "title, English otherwise)")
-    parser.add_argument("--url", help="the resource's own home page")
-    parser.add_argument("--id", help="the entry's id and file name (default: from the title)")
-    parser.add_argument("--authors", metavar="A; B", help="authors, separated by ';'")
-    parser.add_argument("--year")
-    parser.add_argument("--publisher")
-    parser.add_argument("--edition")
-    parser.add_argument("--isbn")
-    parser.add_argument("--provider", help="who offers a course")
-    parser.add_argument("--repository", help="source repository of a tool")
-    parser.add_argument("--license", help="SPDX licence id of an open-source tool")
-    parser.add_argument("--arxiv")
-    parser.add_argument("--doi")
-    parser.add_argument("--description-en", metavar="TEXT")
-    parser.add_argument("--description-zh", metavar="TEXT")
-    parser.add_argument("--topics", metavar="A,B", help="topic ids, main topic first")
-    parser.add_argument("--tags", metavar="A,B")
-    parser.add_argument("--languages", metavar="en,zh")
-    parser.add_argument("--level", choices=LEVELS)
-    parser.add_argument("--access", choices=ACCESS)
-    parser.add_argument("--added", metavar="YYYY-MM-DD", help="default: today")
+    for bilingual in ("description", "commercial_note"):
+        for lang in ("en", "zh"):
+            parser.add_argument(f"{flag(bilingual)}-{lang}", dest=f"{dest(bilingual)}_{lang}",
+                                metavar="TEXT")
+    for name in sorted(rules.all_fields if rules else ()):
+        if name in ("kind", "translated_title", "description", "commercial_note", "added"):
+            continue
+        shape = rules.resolve(rules.raw_field_schema(name)) if rules else {}
+        parser.add_argument(flag(name), dest=dest(name),
+                            metavar=None if "enum" in shape else name.upper(),
+                            choices=shape.get("enum"),
+                            help=rules.description(name) if rules else None)
+    parser.add_argument("--added", dest=dest("added"), metavar="YYYY-MM-DD",
+                        help="default: today")
     parser.set_defaults(handler=run_new)
 
 
@@ -390,8 +452,19 @@ def run_new(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     catalog = load_catalog(catalog_dir)
+    if catalog.rules is None:
+        print(f"atlas new: {catalog.problems[-1]}", file=sys.stderr)
+        return 2
+    for name in vars(args):  # flags from the working directory's schema, unknown here
+        field_name = name.removeprefix("field_")
+        if name.startswith("field_") and getattr(args, name) is not None and \
+                field_name.rsplit("_", 1)[0] not in catalog.rules.all_fields and \
+                field_name not in catalog.rules.all_fields:
+            print(f"atlas new: {flag(field_name)} is not a field of {catalog_dir}'s schema",
+                  file=sys.stderr)
+            return 2
     try:
-        data = collect(args, catalog, catalog_dir)
+        data = collect(args, catalog, catalog_dir, catalog.rules)
     except Refused as refusal:
         print(f"atlas new: {refusal}", file=sys.stderr)
         return 1
@@ -400,7 +473,7 @@ def run_new(args: argparse.Namespace) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8") as file:  # "x": fails if the file exists
-            file.write(entry_yaml(data))
+            file.write(entry_yaml(data, catalog.rules))
     except FileExistsError:
         print(f"atlas new: {path} already exists; nothing was written", file=sys.stderr)
         return 1

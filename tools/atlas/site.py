@@ -21,24 +21,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from atlas.catalog import KINDS, Catalog, Entry, Topic
+from atlas.catalog import Catalog, Entry, Topic
+from atlas.rules import Rules
 
 LANGS = ("en", "zh")
-KIND_SLUGS = {"book": "books", "website": "websites", "tool": "tools", "paper": "papers",
-              "course": "courses"}
 RELATED_LIMIT = 5
+NEWEST_LIMIT = 10  # entries on the home page's "newest" list
 RELATED_POOL = 100  # candidates scored per entry: keeps related entries linear in the catalog
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "book": "Book", "website": "Website", "tool": "Tool", "paper": "Paper", "course": "Course",
+        "model": "Model", "dataset": "Dataset",
         "books": "Books", "websites": "Websites", "tools": "Tools", "papers": "Papers",
-        "courses": "Courses", "catalog": "Catalog", "topics": "Topics", "tags": "Tags",
+        "courses": "Courses", "models": "Models", "datasets": "Datasets",
+        "catalog": "Catalog", "topics": "Topics", "tags": "Tags",
         "beginner": "Beginner", "intermediate": "Intermediate", "advanced": "Advanced",
         "free": "Free", "paid": "Paid", "freemium": "Freemium", "open-source": "Open source",
         "authors": "Authors", "year": "Year", "publisher": "Publisher", "edition": "Edition",
         "isbn": "ISBN", "url": "Link", "repository": "Source", "license": "Licence",
         "arxiv": "arXiv", "doi": "DOI", "provider": "Provider", "languages": "Languages",
+        "translators": "Translators", "venue": "Venue", "developer": "Developer",
+        "creator": "Creator", "inputs": "Input", "outputs": "Output",
+        "modalities": "Modalities", "parameters": "Parameters", "size": "Size",
+        "weights": "Weights", "huggingface": "Hugging Face", "pypi": "PyPI",
+        "commercial_use": "Commercial use", "commercial_note": "Conditions",
+        "open": "Open weights", "api": "API only", "closed": "Not released",
+        "allowed": "Allowed", "non-commercial": "Non-commercial only",
+        "conditional": "With conditions", "text": "Text", "code": "Code", "image": "Image",
+        "video": "Video", "audio": "Audio", "speech": "Speech", "music": "Music", "3d": "3-D",
+        "embedding": "Embeddings", "et_al": "et al.", "active": "{count} active",
+        "start_here": "Start here", "newest": "Newest entries", "moved": "Moved",
+        "redirect": "This topic has moved to {name}.",
         "level": "Level", "access": "Access", "added": "Added", "field": "Field", "value": "Value",
         "related": "Related entries", "edit": "Edit this entry", "entries": "Entries",
         "subtopics": "Subtopics", "parent": "Part of", "learn": "Learn the concept",
@@ -57,13 +71,25 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "zh": {
         "book": "书籍", "website": "网站", "tool": "工具", "paper": "论文", "course": "课程",
+        "model": "模型", "dataset": "数据集",
         "books": "书籍", "websites": "网站", "tools": "工具", "papers": "论文",
-        "courses": "课程", "catalog": "资源目录", "topics": "主题", "tags": "标签",
+        "courses": "课程", "models": "模型", "datasets": "数据集",
+        "catalog": "资源目录", "topics": "主题", "tags": "标签",
         "beginner": "入门", "intermediate": "进阶", "advanced": "高级",
         "free": "免费", "paid": "付费", "freemium": "部分免费", "open-source": "开源",
         "authors": "作者", "year": "年份", "publisher": "出版社", "edition": "版次",
         "isbn": "ISBN", "url": "链接", "repository": "源代码", "license": "许可证",
         "arxiv": "arXiv", "doi": "DOI", "provider": "提供方", "languages": "语言",
+        "translators": "译者", "venue": "发表于", "developer": "开发者", "creator": "创建者",
+        "inputs": "输入", "outputs": "输出", "modalities": "模态", "parameters": "参数量",
+        "size": "规模", "weights": "权重", "huggingface": "Hugging Face", "pypi": "PyPI",
+        "commercial_use": "商用", "commercial_note": "商用条件",
+        "open": "开放权重", "api": "仅 API", "closed": "未发布",
+        "allowed": "允许", "non-commercial": "仅限非商用", "conditional": "有条件允许",
+        "text": "文本", "code": "代码", "image": "图像", "video": "视频", "audio": "音频",
+        "speech": "语音", "music": "音乐", "3d": "三维", "embedding": "向量表示",
+        "et_al": "等", "active": "激活 {count}", "start_here": "从这里开始",
+        "newest": "最新收录", "moved": "已迁移", "redirect": "本主题已迁移至{name}。",
         "level": "难度", "access": "获取方式", "added": "收录日期", "field": "字段",
         "value": "内容", "related": "相关资源", "edit": "编辑此条目", "entries": "资源",
         "subtopics": "子主题", "parent": "上级主题", "learn": "概念讲解",
@@ -253,8 +279,13 @@ def topic_uri(topic_id: str) -> str:
     return f"topics/{topic_id}/index.md"
 
 
+def kind_plural(kind: str) -> str:
+    """The label key and page name of a kind's list (book -> books)."""
+    return f"{kind}s"
+
+
 def kind_uri(kind: str) -> str:
-    return f"catalog/{KIND_SLUGS[kind]}.md"
+    return f"catalog/{kind_plural(kind)}.md"
 
 
 def relative(from_uri: str, to_uri: str) -> str:
@@ -268,27 +299,34 @@ def tag_anchor(tag: str) -> str:
 
 
 def badges(entry: Entry, lang: str) -> str:
-    """Kind, level, access and language badges; styled by their data attribute."""
+    """Kind, level, access, weights and language badges; styled by their data attribute."""
     t = LABELS[lang]
     items = [("kind", entry.kind, t[entry.kind]), ("level", entry.level, t[entry.level]),
              ("access", entry.access, t[entry.access])]
+    if entry.weights:
+        items.append(("weights", entry.weights, t[entry.weights]))
     items += [("lang", code, LANGUAGE_NAMES.get(code, code)) for code in entry.languages]
     return " ".join(f'<span class="atlas-badge" data-{name}="{escape_attr(value)}">'
                     f"{escape_attr(label)}</span>" for name, value, label in items)
 
 
+def makers(entry: Entry) -> list[str]:
+    """Who made it: a book's or paper's authors, a model's developer, a dataset's creator."""
+    return entry.authors or [name for name in (entry.developer, entry.creator) if name]
+
+
 def entry_byline(entry: Entry) -> str:
-    authors = entry.data.get("authors") or []
-    shown = ", ".join(authors[:3]) + (" et al." if len(authors) > 3 else "")
+    people = makers(entry)
+    shown = ", ".join(people[:3]) + (" et al." if len(people) > 3 or entry.et_al else "")
     bits = [shown] if shown else []
-    if "year" in entry.data:
-        bits.append(str(entry.data["year"]))
+    if entry.year is not None:
+        bits.append(str(entry.year))
     return escape_md(", ".join(bits))
 
 
 def entry_list_item(entry: Entry, lang: str, from_uri: str) -> str:
     title = escape_md(entry.title)
-    translated = entry.translated_title(lang)
+    translated = entry.translated(lang)
     head = f"[{title}]({relative(from_uri, entry_uri(entry))})"
     if translated:
         head += f" ({escape_md(translated)})"
@@ -333,11 +371,71 @@ def related_entries(catalog: Catalog) -> dict[str, list[Entry]]:
     return related
 
 
+def license_name(license_id: str) -> str:
+    """An SPDX id as is; LicenseRef-Llama-3.1-Community-License as its words."""
+    if license_id.startswith("LicenseRef-"):
+        return license_id.removeprefix("LicenseRef-").replace("-", " ")
+    return license_id
+
+
+def parameter_count(size: str, lang: str) -> str:
+    """235B-A22B (a mixture of experts) reads as 235B (22B active)."""
+    total, _, active = size.partition("-A")
+    return f"{total} ({LABELS[lang]['active'].format(count=active)})" if active else total
+
+
+def huggingface_url(entry: Entry) -> str:
+    section = "datasets/" if entry.kind == "dataset" else ""
+    return f"https://huggingface.co/{section}{entry.huggingface}"
+
+
+# Fields an entry page shows elsewhere than in its table of facts.
+NOT_IN_TABLE = frozenset({"kind", "title", "translated_title", "description", "tags", "et_al",
+                          "commercial_note"})
+
+
+def field_value(entry: Entry, name: str, lang: str, rules: Rules) -> str | None:
+    """One field of an entry as the Markdown of its table cell (None: not shown)."""
+    t = LABELS[lang]
+    value = entry.data.get(name)
+    if value is None:
+        return None
+    if name in rules.url_fields:
+        return f"<{escape_attr(value)}>"
+    if name == "authors":
+        return escape_md(", ".join(value) + (f" {t['et_al']}" if entry.et_al else ""))
+    if name == "arxiv":
+        return f"[{escape_md(value)}](https://arxiv.org/abs/{escape_attr(value)})"
+    if name == "doi":
+        return f"[{escape_md(value)}](https://doi.org/{escape_attr(value)})"
+    if name == "huggingface":
+        return f"[{escape_md(value)}]({escape_attr(huggingface_url(entry))})"
+    if name == "pypi":
+        return f"[{escape_md(value)}](https://pypi.org/project/{escape_attr(value)}/)"
+    if name == "license":
+        return escape_md(license_name(value))
+    if name == "parameters":
+        return escape_md(", ".join(parameter_count(size, lang) for size in value))
+    if name == "languages":
+        return escape_md(", ".join(LANGUAGE_NAMES.get(code, code) for code in value))
+    if name == "commercial_use":
+        note = entry.commercial_note
+        return escape_md(t[value] + (f": {note.get(lang) or note['en']}" if note else ""))
+    words = rules.vocabulary_words
+    if isinstance(value, list):
+        return escape_md(", ".join(t[item] if item in words else item
+                                   for item in map(str, value)))
+    if isinstance(value, str) and value in words:
+        return t[value]
+    return escape_md(value)
+
+
 def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
                edit_url: str | None, repo_url: str | None = None) -> str:
     t = LABELS[lang]
     uri = entry_uri(entry)
-    data = entry.data
+    rules = catalog.rules
+    assert rules is not None
     # Material prints page.meta values into <title> and attributes without escaping.
     meta = {"title": escape_attr(entry.title),
             "description": escape_attr(entry.text("description", lang)[:300]),
@@ -346,42 +444,22 @@ def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
                       for key, value in meta.items()), "---", "",
              f"# {escape_md(entry.title)}", "",
              f'<p class="atlas-badges">{badges(entry, lang)}</p>', ""]
-    translated = entry.translated_title(lang)
+    translated = entry.translated(lang)
     if translated:
         lines += [f"*{escape_md(translated)}*", ""]
     lines += [escape_md(entry.text("description", lang)), "",
               f"| {t['field']} | {t['value']} |", "| --- | --- |"]
-
-    def row(label: str, value: str) -> None:
-        lines.append(f"| {t[label]} | {value} |")
-
-    if "authors" in data:
-        row("authors", escape_md(", ".join(data["authors"])))
-    for key in ("year", "publisher", "edition", "isbn", "provider"):
-        if key in data:
-            row(key, escape_md(data[key]))
-    row("url", f"<{escape_attr(data['url'])}>")
-    if "repository" in data:
-        row("repository", f"<{escape_attr(data['repository'])}>")
-    if "license" in data:
-        row("license", escape_md(data["license"]))
-    if "arxiv" in data:
-        arxiv = data["arxiv"]
-        row("arxiv", f"[{escape_md(arxiv)}](https://arxiv.org/abs/{escape_attr(arxiv)})")
-    if "doi" in data:
-        row("doi", f"[{escape_md(data['doi'])}](https://doi.org/{escape_attr(data['doi'])})")
-    topic_links = [f"[{escape_md(topic_name(catalog.topics[topic_id], lang))}]"
-                   f"({relative(uri, topic_uri(topic_id))})" for topic_id in entry.topics]
-    lines.append(f"| {t['topics']} | {', '.join(topic_links)} |")
-    tags = data.get("tags", [])
-    if tags:
-        tag_links = [f"[{escape_md(tag)}]({relative(uri, 'catalog/tags.md')}#{tag_anchor(tag)})"
-                     for tag in tags]
-        lines.append(f"| {t['tags']} | {', '.join(tag_links)} |")
-    row("languages", escape_md(", ".join(LANGUAGE_NAMES.get(c, c) for c in entry.languages)))
-    row("level", t[entry.level])
-    row("access", t[entry.access])
-    row("added", escape_md(data["added"]))
+    for name in rules.fields(entry.kind):
+        if name == "topics":
+            topic_links = [f"[{escape_md(topic_name(catalog.topics[topic_id], lang))}]"
+                           f"({relative(uri, topic_uri(topic_id))})" for topic_id in entry.topics]
+            lines.append(f"| {t['topics']} | {', '.join(topic_links)} |")
+        elif name == "tags" and entry.tags:
+            tag_links = [f"[{escape_md(tag)}]({relative(uri, 'catalog/tags.md')}"
+                         f"#{tag_anchor(tag)})" for tag in entry.tags]
+            lines.append(f"| {t['tags']} | {', '.join(tag_links)} |")
+        elif name not in NOT_IN_TABLE and (cell := field_value(entry, name, lang, rules)):
+            lines.append(f"| {t[name]} | {cell} |")
     lines.append("")
     if edit_url:
         guide = contributing_url(repo_url)
@@ -413,8 +491,8 @@ def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = Non
     t = LABELS[lang]
     uri = kind_uri(kind)
     entries = [e for e in catalog.entries if e.kind == kind]
-    lines = ["---", "search:", "  exclude: true", "---", "", f"# {t[KIND_SLUGS[kind]]}", "",
-             t["kind_intro"].format(count=len(entries), kind=t[KIND_SLUGS[kind]].lower()
+    lines = ["---", "search:", "  exclude: true", "---", "", f"# {t[kind_plural(kind)]}", "",
+             t["kind_intro"].format(count=len(entries), kind=t[kind_plural(kind)].lower()
                                     if lang == "en" else t[kind]), ""]
     lines += suggest_line(lang, repo_url)
     for topic, members in _entries_by_main_topic(entries, catalog):
@@ -432,6 +510,14 @@ def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | Non
     members = sorted((e for e in catalog.entries if topic.id in e.topics), key=_sort_key)
     lines = [f"# {escape_md(topic_name(topic, lang))}", "",
              escape_md(topic.description.get(lang) or topic.description.get("en", "")), ""]
+    by_id = {entry.id: entry for entry in members}
+    picks = [(by_id[pick.entry], pick) for pick in topic.start_here if pick.entry in by_id]
+    if picks:  # curation first: what to read, in order, and why
+        lines += [f'## {t["start_here"]} {{ #start-here }}', ""]
+        lines += [f"{number}. [{escape_md(entry.title)}]({relative(uri, entry_uri(entry))})"
+                  f" · {t[entry.kind]}  \n   {escape_md(pick.why.get(lang) or pick.why['en'])}"
+                  for number, (entry, pick) in enumerate(picks, 1)]
+        lines.append("")
     facts = []
     if topic.parent:
         parent = catalog.topics[topic.parent]
@@ -452,10 +538,10 @@ def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | Non
         lines.append("")
     lines += [f"## {t['entries']} {{ data-search-exclude }}", "",
               t["topic_count"].format(count=len(members)), ""]
-    for kind in KINDS:
+    for kind in catalog.kinds:
         of_kind = [e for e in members if e.kind == kind]
         if of_kind:
-            lines += [f"### {t[KIND_SLUGS[kind]]} {{ data-search-exclude }}", ""]
+            lines += [f"### {t[kind_plural(kind)]} {{ data-search-exclude }}", ""]
             lines += [entry_list_item(entry, lang, uri) for entry in of_kind]
             lines.append("")
     if not members:
@@ -506,10 +592,20 @@ def kind_counts(catalog: Catalog, lang: str, from_uri: str) -> str:
     t = LABELS[lang]
     counts = Counter(entry.kind for entry in catalog.entries)
     lines = [f"| {t['catalog']} | {t['home_counts']} |", "| --- | ---: |"]
-    lines += [f"| [{t[KIND_SLUGS[kind]]}]({relative(from_uri, kind_uri(kind))}) | {counts[kind]} |"
-              for kind in KINDS]
+    lines += [f"| [{t[kind_plural(kind)]}]({relative(from_uri, kind_uri(kind))}) | {counts[kind]} |"
+              for kind in catalog.kinds]
     lines.append(f"| **{t['total']}** | **{len(catalog.entries)}** |")
     return "\n".join(lines)
+
+
+def newest_entries(catalog: Catalog, lang: str, from_uri: str, limit: int = NEWEST_LIMIT
+                   ) -> str:
+    """The most recently added entries, newest first (the home page's news)."""
+    newest = sorted(catalog.entries, key=lambda e: (e.added, e.id), reverse=True)[:limit]
+    t = LABELS[lang]
+    return "\n".join(f"- {escape_md(entry.added)} · [{escape_md(entry.title)}]"
+                     f"({relative(from_uri, entry_uri(entry))}) · {t[entry.kind]}"
+                     for entry in newest)
 
 
 def entries_for_topic(catalog: Catalog, topic_id: str, lang: str, from_uri: str) -> str:
@@ -534,6 +630,8 @@ def expand_markers(markdown: str, catalog: Catalog, lang: str, page_uri: str) ->
         name = match.group("name")
         if name == "kind-counts":
             return kind_counts(catalog, lang, page_uri)
+        if name == "newest":
+            return newest_entries(catalog, lang, page_uri)
         if name == "entries":
             topic_id = args.get("topic", "")
             if topic_id not in catalog.topics:
@@ -559,9 +657,10 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
         edit_url = f"{edit_base.rstrip('/')}/{entry.path.as_posix()}" if edit_base else None
         pages[entry_uri(entry)] = entry_page(entry, catalog, lang, related[entry.id], edit_url,
                                              repo_url)
-    for kind in KINDS:
+    for kind in catalog.kinds:
         pages[kind_uri(kind)] = kind_page(kind, catalog, lang, repo_url)
     pages["catalog/tags.md"] = tags_page(catalog, lang)
+    pages.update(redirect_pages(catalog, lang))
     pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
     for topic in catalog.topics.values():
         example = examples.get(topic.id)
@@ -572,12 +671,32 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
     return pages
 
 
+def redirect_pages(catalog: Catalog, lang: str, directory_urls: bool = True) -> dict[str, str]:
+    """An HTML page at each former topic id's address that sends readers to the topic now
+    (topics.yaml ``formerly``), so that no link to an old topic breaks."""
+    pages = {}
+    for topic in catalog.topics.values():
+        for old in topic.formerly:
+            target = f"../{topic.id}/" if directory_urls else f"../{topic.id}/index.html"
+            name = escape_attr(topic_name(topic, lang))
+            pages[f"topics/{old}/index.html"] = (
+                '<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+                f'<title>{name}</title>'
+                f'<meta http-equiv="refresh" content="0; url={target}">'
+                f'<link rel="canonical" href="{target}">'
+                '<meta name="robots" content="noindex"></head>'
+                f'<body><p><a href="{target}">'
+                f'{LABELS[lang]["redirect"].format(name=name)}</a></p></body></html>\n'
+            ).replace("{lang}", "zh-Hans" if lang == "zh" else "en")
+    return pages
+
+
 def generated_nav(catalog: Catalog, lang: str, examples: dict[str, Example]
                   ) -> dict[str, list[Any]]:
     """Navigation sections for the generated pages, keyed by the nav marker they replace."""
     t = LABELS[lang]
     catalog_nav: list[Any] = [{t["explorer"]: "catalog/explorer.md"}]
-    catalog_nav += [{t[KIND_SLUGS[kind]]: kind_uri(kind)} for kind in KINDS]
+    catalog_nav += [{t[kind_plural(kind)]: kind_uri(kind)} for kind in catalog.kinds]
     catalog_nav.append({t["tags"]: "catalog/tags.md"})
 
     def topic_nav(parent: str | None) -> list[Any]:

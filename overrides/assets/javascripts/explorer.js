@@ -10,15 +10,16 @@
    one pass over the entries computes both the matches and every facet's counts (an entry
    that fails exactly one facet still counts for that facet's options); only the first
    PAGE_SIZE rows go into the DOM ("show more" adds more); the address is updated after
-   typing pauses. Runs on every page change of Material's instant navigation (document$). */
+   typing pauses. Runs on every page change of Material's instant navigation (document$).
+
+   The facets, their values, their labels and their order come from explorer.json, which
+   the site builds from the catalog's schema: this script keeps no vocabulary of its own. */
 (function () {
   "use strict";
 
   const PAGE_SIZE = 100;
-  const FACETS = ["kind", "level", "access", "lang"];
-  const FIELD = { kind: "k", level: "l", access: "x" };
+  /* Sortable columns and the record key each sorts by. */
   const SORTS = { title: "t", kind: "k", year: "y", level: "l", access: "x", added: "d" };
-  const ORDER = { level: ["beginner", "intermediate", "advanced"] };
   const dataCache = new Map();
 
   function loadData(url) {
@@ -45,19 +46,21 @@
 
   /* ---- State <-> address ------------------------------------------------------------- */
 
-  function emptyState() {
-    return { q: "", kind: new Set(), level: new Set(), access: new Set(), lang: new Set(),
-             topic: "", from: null, to: null, sort: "title", desc: false };
+  function emptyState(data) {
+    const state = { q: "", facets: {}, topic: "", from: null, to: null, sort: "title",
+                    desc: false };
+    for (const facet of data.facets) state.facets[facet.id] = new Set();
+    return state;
   }
 
   function readState(search, data) {
     const params = new URLSearchParams(search);
-    const state = emptyState();
+    const state = emptyState(data);
     state.q = (params.get("text") || "").slice(0, 200);
-    for (const facet of FACETS) {
-      const allowed = new Set(data.facets[facet]);
-      for (const value of (params.get(facet) || "").split(",")) {
-        if (allowed.has(value)) state[facet].add(value);
+    for (const facet of data.facets) {
+      const allowed = new Set(facet.values.map((v) => v.value));
+      for (const value of (params.get(facet.id) || "").split(",")) {
+        if (allowed.has(value)) state.facets[facet.id].add(value);
       }
     }
     const topic = params.get("topic") || "";
@@ -75,8 +78,8 @@
   function writeState(state) {
     const params = new URLSearchParams();
     if (state.q.trim()) params.set("text", state.q.trim());
-    for (const facet of FACETS) {
-      if (state[facet].size) params.set(facet, [...state[facet]].sort().join(","));
+    for (const [facet, chosen] of Object.entries(state.facets)) {
+      if (chosen.size) params.set(facet, [...chosen].sort().join(","));
     }
     if (state.topic) params.set("topic", state.topic);
     if (state.from !== null) params.set("from", String(state.from));
@@ -89,6 +92,13 @@
   /* ---- Filtering --------------------------------------------------------------------- */
 
   function prepare(data) {
+    /* Per record key: the label of each value, and the values' order for sorting. */
+    data._labels = {};
+    data._order = {};
+    for (const facet of data.facets) {
+      data._labels[facet.key] = Object.fromEntries(facet.values.map((v) => [v.value, v.label]));
+      data._order[facet.key] = facet.values.map((v) => v.value);
+    }
     for (const entry of data.entries) {
       entry._text = [entry.id, entry.t, entry.tt, entry.a, entry.s, entry.tg.join(" ")]
         .join("\n").toLowerCase();
@@ -98,12 +108,19 @@
 
   /* One pass: the matching entries, and per facet the counts of its options among the
      entries that pass every other filter. */
+  /* An entry's values for a facet, as a list (none when the entry has no such field). */
+  function valuesOf(entry, facet) {
+    const value = entry[facet.key];
+    if (value === undefined || value === null) return [];
+    return facet.many ? value : [value];
+  }
+
   function evaluate(data, state) {
     const terms = state.q.toLowerCase().split(/\s+/).filter(Boolean);
     const counts = {};
-    for (const facet of FACETS) counts[facet] = Object.create(null);
+    for (const facet of data.facets) counts[facet.id] = Object.create(null);
     const matches = [];
-    const active = FACETS.filter((facet) => state[facet].size);
+    const active = data.facets.filter((facet) => state.facets[facet.id].size);
     for (const entry of data.entries) {
       if (terms.length && !terms.every((term) => entry._text.includes(term))) continue;
       if (state.topic && !entry.p.includes(state.topic)) continue;
@@ -112,20 +129,21 @@
       let failed = null;
       let failures = 0;
       for (const facet of active) {
-        const ok = facet === "lang" ? entry.g.some((code) => state.lang.has(code))
-          : state[facet].has(entry[FIELD[facet]]);
-        if (!ok) { failures += 1; failed = facet; if (failures > 1) break; }
+        const chosen = state.facets[facet.id];
+        if (!valuesOf(entry, facet).some((value) => chosen.has(value))) {
+          failures += 1; failed = facet; if (failures > 1) break;
+        }
       }
       if (failures > 1) continue;
-      for (const facet of FACETS) {
+      for (const facet of data.facets) {
         if (failures === 1 && facet !== failed) continue;
-        if (facet === "lang") for (const code of entry.g) counts.lang[code] = (counts.lang[code] || 0) + 1;
-        else counts[facet][entry[FIELD[facet]]] = (counts[facet][entry[FIELD[facet]]] || 0) + 1;
+        const count = counts[facet.id];
+        for (const value of valuesOf(entry, facet)) count[value] = (count[value] || 0) + 1;
       }
       if (failures === 0) matches.push(entry);
     }
     const key = SORTS[state.sort];
-    const rank = ORDER[state.sort];
+    const rank = data._order[key];
     const direction = state.desc ? -1 : 1;
     matches.sort((a, b) => {
       let x = key === "t" ? a._title : a[key];
@@ -152,24 +170,22 @@
     let state = readState(location.search, data);
     let limit = PAGE_SIZE;
     let addressTimer = null;
-    const optionLabel = (facet, value) =>
-      facet === "lang" ? (data.languageNames[value] || value) : (labels[value] || value);
+    const valueLabel = (key, value) => (data._labels[key] && data._labels[key][value]) || value;
 
     const search = element("input", { type: "search", class: "atlas-explorer__q",
       placeholder: labels.placeholder, "aria-label": labels.filter, value: state.q });
     search.value = state.q;
     const facetBoxes = {};
-    const fieldsets = FACETS.map((facet) => {
-      const legend = element("legend", { text: facet === "lang" ? labels.language : labels[facet] });
-      const options = data.facets[facet].map((value) => {
-        const box = element("input", { type: "checkbox", value, name: facet });
-        box.checked = state[facet].has(value);
+    const fieldsets = data.facets.map((facet) => {
+      const legend = element("legend", { text: facet.label });
+      const options = facet.values.map(({ value, label }) => {
+        const box = element("input", { type: "checkbox", value, name: facet.id });
+        box.checked = state.facets[facet.id].has(value);
         const count = element("span", { class: "atlas-explorer__count" });
-        facetBoxes[`${facet}:${value}`] = { box, count };
-        return element("label", { class: "atlas-explorer__option" }, box, " ",
-          optionLabel(facet, value), " ", count);
+        facetBoxes[`${facet.id}:${value}`] = { box, count };
+        return element("label", { class: "atlas-explorer__option" }, box, " ", label, " ", count);
       });
-      return element("fieldset", { class: "atlas-explorer__facet", dataset: { facet } },
+      return element("fieldset", { class: "atlas-explorer__facet", dataset: { facet: facet.id } },
         legend, ...options);
     });
     const topicSelect = element("select", { class: "atlas-explorer__topic", "aria-label": labels.topic },
@@ -224,17 +240,17 @@
       if (entry.tt) title.append(" ", element("span", { class: "atlas-explorer__tt", text: entry.tt }));
       if (entry.a) title.append(element("br"), element("small", { text: entry.a }));
       return element("tr", { dataset: { id: entry.id } }, title,
-        element("td", { text: labels[entry.k] }), element("td", { text: entry.y ?? "" }),
-        element("td", { text: labels[entry.l] }), element("td", { text: labels[entry.x] }),
-        element("td", { text: entry.d }));
+        element("td", { text: valueLabel("k", entry.k) }), element("td", { text: entry.y ?? "" }),
+        element("td", { text: valueLabel("l", entry.l) }),
+        element("td", { text: valueLabel("x", entry.x) }), element("td", { text: entry.d }));
     }
 
     function render() {
       const started = performance.now();
       const { matches, counts } = evaluate(data, state);
-      for (const facet of FACETS) {
-        for (const value of data.facets[facet]) {
-          facetBoxes[`${facet}:${value}`].count.textContent = `(${counts[facet][value] || 0})`;
+      for (const facet of data.facets) {
+        for (const { value } of facet.values) {
+          facetBoxes[`${facet.id}:${value}`].count.textContent = `(${counts[facet.id][value] || 0})`;
         }
       }
       const shown = Math.min(limit, matches.length);
@@ -277,9 +293,9 @@
     }
     root.addEventListener("change", (event) => {
       const target = event.target;
-      if (target.type === "checkbox" && FACETS.includes(target.name)) {
-        if (target.checked) state[target.name].add(target.value);
-        else state[target.name].delete(target.value);
+      if (target.type === "checkbox" && target.name in state.facets) {
+        if (target.checked) state.facets[target.name].add(target.value);
+        else state.facets[target.name].delete(target.value);
         update(false);
       } else if (target === topicSelect) {
         state.topic = topicSelect.value;
@@ -296,7 +312,7 @@
     });
     more.addEventListener("click", () => { limit += PAGE_SIZE; render(); });
     reset.addEventListener("click", () => {
-      state = emptyState();
+      state = emptyState(data);
       search.value = ""; topicSelect.value = ""; fromInput.value = ""; toInput.value = "";
       for (const { box } of Object.values(facetBoxes)) box.checked = false;
       update(false);
