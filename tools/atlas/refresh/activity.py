@@ -1,9 +1,11 @@
 """What the site shows from metadata.json: stars, last activity, archived or inactive.
 
 One statement of what "inactive" means, used by the site's badges, the explorer's filter
-and the findings report alike: no activity (a push, a release, an upload to PyPI, an update
-on the Hugging Face Hub) for ``INACTIVE_DAYS``, counted back from a given day (the day the
-site is built, or the day of the run).
+and the findings report alike: no activity of the project (a push, a GitHub release, an
+upload to PyPI) for ``INACTIVE_DAYS``, counted back from a given day (the day the site is
+built, or the day of the run). A model or dataset known only from the Hugging Face Hub is
+neither active nor inactive: a checkpoint that stays unchanged is not abandoned; its last
+update still shows as its last activity.
 """
 
 from __future__ import annotations
@@ -54,15 +56,16 @@ def _day(text: str | None) -> str | None:
     return moment.date().isoformat() if moment else None
 
 
-def last_activity(record: Record) -> dt.datetime | None:
-    """The newest of the record's dates of activity."""
+def last_activity(record: Record, projects_only: bool = False) -> dt.datetime | None:
+    """The newest of the record's dates of activity (of the project's code and releases
+    only, or also the Hub's last update)."""
     github, pypi, hub = record.github, record.pypi, record.huggingface
     candidates = []
     if github and not github.missing:
         candidates += [github.pushed, github.release.date if github.release else None]
     if pypi and not pypi.missing:
         candidates.append(pypi.released)
-    if hub and not hub.missing:
+    if hub and not hub.missing and not projects_only:
         candidates.append(hub.modified)
     moments = [moment for moment in map(parse_stamp, candidates) if moment]
     return max(moments) if moments else None
@@ -71,7 +74,7 @@ def last_activity(record: Record) -> dt.datetime | None:
 def status_of(record: Record, today: dt.date) -> Status | None:
     if record.github and record.github.archived and not record.github.missing:
         return Status.ARCHIVED
-    newest = last_activity(record)
+    newest = last_activity(record, projects_only=True)
     if newest is None:
         return None
     return Status.ACTIVE if (today - newest.date()).days <= INACTIVE_DAYS else Status.INACTIVE

@@ -49,14 +49,11 @@ class Failure(Exception):
 
 @dataclass
 class Answer:
-    status: int  # 200 (also for a 304 answered from the cache), or 404/410
+    status: int  # 200 (also for a 304 answered from the cache), or what said "gone"
     data: Any = None  # what ``extract`` took from the body
     not_modified: bool = False
     moved: bool = False  # reached through a permanent redirect
-
-    @property
-    def gone(self) -> bool:
-        return self.status in GONE_STATUSES
+    gone: bool = False  # 404, 410 (and the Hub's 401): deleted, or never was
 
 
 @dataclass
@@ -161,7 +158,7 @@ class Client:
                     self.cache.drop(url)
                     remembered, target, moved = None, url, False
                     continue
-                return Answer(status)
+                return Answer(status, gone=True)
             if status in (403, 429):
                 if answer_headers.get("X-RateLimit-Remaining") == "0":
                     limits.spent(answer_headers.get("X-RateLimit-Reset"))

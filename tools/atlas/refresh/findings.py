@@ -116,7 +116,7 @@ def find(entries: list[Entry], metadata: Metadata, results: list[EntryResult],
             add(Kind.ARCHIVED, f"GitHub repository {github.repository if github else ''} "
                                "is archived (read-only)".replace("  ", " "))
         elif status is Status.INACTIVE:
-            newest = last_activity(record)
+            newest = last_activity(record, projects_only=True)
             add(Kind.INACTIVE, f"no push, release or upload since "
                                f"{newest.date().isoformat() if newest else 'ever'}", "url")
         if github and github.license and entry.license \

@@ -6,7 +6,8 @@ reserved, so requests in flight never spend more than is left; when nothing is l
 run waits for the reset if it is at most ``max_wait`` away, and otherwise stops asking that
 service (``Stopped``): the entries not yet asked keep their old values and are reported as
 not refreshed. A secondary limit (403/429 with ``Retry-After``) pauses the whole service
-for as long as it asks, under the same ``max_wait``.
+for as long as it asks, under the same ``max_wait``. The first request to a service goes
+alone, so that the others start knowing what limit it states.
 """
 
 from __future__ import annotations
@@ -54,16 +55,21 @@ class Limits:
     stopped: Stopped | None = None
     waited: float = 0.0  # seconds spent waiting for this service's limits
     slots: asyncio.Semaphore = field(init=False)
+    answered: asyncio.Event = field(init=False)  # the first request has its answer
     _announced: float = 0.0  # the end of the wait last announced (waiters share it)
 
     def __post_init__(self) -> None:
         self.slots = asyncio.Semaphore(self.concurrency)
+        self.answered = asyncio.Event()
 
     async def reserve(self) -> None:
         """Wait until one more request may go out (or raise Stopped)."""
         while True:
             if self.stopped:
                 raise self.stopped
+            if not self.answered.is_set() and self.reserved > 0:
+                await self.answered.wait()
+                continue
             now = self.clock()
             if self.paused_until > now:
                 await self._wait(self.paused_until - now, None,
@@ -81,6 +87,7 @@ class Limits:
 
     def release(self) -> None:
         self.reserved -= 1
+        self.answered.set()
 
     def observe(self, remaining: str | None, reset: str | None) -> None:
         """Take the limit an answer states (answers of one window may arrive out of order:
