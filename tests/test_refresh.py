@@ -129,10 +129,12 @@ def test_first_run_fetches_everything_and_an_unchanged_second_costs_no_rate_limi
     assert data["entries"]["t1"]["github"]["stars"] == 0
     assert data["entries"]["m"]["huggingface"]["downloads"] == 4321
     assert data["entries"]["d"]["huggingface"]["id"] == "example-lab/pairs"
-    assert path.read_text(encoding="utf-8") == Metadata.from_text(path.read_text("utf-8")
-                                                                  ).to_text()
+    text = path.read_text(encoding="utf-8")  # canonical: sorted keys, one value a line
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True,
+                              ensure_ascii=False) + "\n"
+    assert Metadata.from_text(text).to_text() == text
     assert fake.counted == 6  # 3 repositories x (repository + releases)
-    assert fake.requests == 9 and fake.max_active <= 8
+    assert fake.requests == 9 and fake.max_active <= 4 + 8 + 4
     assert fake.authorised == 6, "the token goes to GitHub and nowhere else"
     assert digest(catalog) == before, "entry files are never edited"
 

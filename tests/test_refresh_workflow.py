@@ -93,7 +93,7 @@ def test_one_pull_request_from_its_own_branch(repo: dict[str, Path]) -> None:
 
     # main already has this file: the pull request is closed, nothing is pushed.
     sh("git", "checkout", "-q", "main", cwd=work)
-    metadata.unlink(missing_ok=True)  # main has no such file, as the working tree now
+    metadata.unlink(missing_ok=True)  # as on main, which has no such file
     result = run_script(repo, "refresh-pr.sh", "catalog/metadata.json", "report.md",
                         number="7")
     assert result.returncode == 0, result.stderr

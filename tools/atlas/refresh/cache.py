@@ -70,7 +70,8 @@ class Cache:
                     "responses": {url: {key: value for key, value in vars(item).items()
                                         if value is not None}
                                   for url, item in self.responses.items()}}
-        return json.dumps(document, ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+        # Not indented: nobody reads it, and json's fast encoder only writes compact text.
+        return json.dumps(document, ensure_ascii=False, sort_keys=True) + "\n"
 
     def save(self) -> None:
         if self.path is not None:

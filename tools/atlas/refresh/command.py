@@ -126,11 +126,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             f"{s.value}={n}" for s, n in DEFAULT_CONCURRENCY.items()) + ")")
     parser.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
                         help="bound on one whole request, connection to last byte (30)")
-    parser.add_argument("--retries", type=_count, default=3,
+    parser.add_argument("--retries", type=_count, default=3, metavar="N",
                         help="retries of a 5xx, timeout or lost connection (3)")
     parser.add_argument("--retry-wait", type=_seconds, default=1.0, metavar="SECONDS",
                         help="first wait before a retry, doubled each time (1)")
-    parser.add_argument("--max-wait", type=_duration, default=900.0, metavar="AGE",
+    parser.add_argument("--max-wait", type=_duration, default=900.0, metavar="DURATION",
                         help="longest wait for a rate limit to lift (default 15m); a longer "
                              "one stops asking that service, keeping what was fetched")
     for service in Service:

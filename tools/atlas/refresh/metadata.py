@@ -149,11 +149,29 @@ class Metadata:
     """The whole file: records by entry id."""
 
     records: dict[str, Record] = field(default_factory=dict)
+    # Each record's text, kept while the record is the same object: the file is written
+    # every few seconds during a run, and re-encoding a thousand unchanged records each
+    # time would hold up the requests in flight.
+    _texts: dict[str, tuple[Record, str]] = field(default_factory=dict, repr=False,
+                                                 compare=False)
 
     def to_text(self) -> str:
-        document = {"about": ABOUT, "version": VERSION,
-                    "entries": {key: self.records[key].to_json() for key in sorted(self.records)}}
-        return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        """The file's text: exactly ``json.dumps(document, indent=2, sort_keys=True)``."""
+        if not self.records:
+            entries = "{}"
+        else:
+            parts = []
+            for key in sorted(self.records):
+                record = self.records[key]
+                kept = self._texts.get(key)
+                if kept is None or kept[0] is not record:
+                    encoded = json.dumps(record.to_json(), ensure_ascii=False, indent=2,
+                                         sort_keys=True).replace("\n", "\n    ")
+                    kept = self._texts[key] = (record, encoded)
+                parts.append(f"    {json.dumps(key, ensure_ascii=False)}: {kept[1]}")
+            entries = "{\n" + ",\n".join(parts) + "\n  }"
+        return (f'{{\n  "about": {json.dumps(ABOUT, ensure_ascii=False)},\n'
+                f'  "entries": {entries},\n  "version": {VERSION}\n}}\n')
 
     @classmethod
     def from_text(cls, text: str, shown: str = METADATA_NAME) -> Metadata:

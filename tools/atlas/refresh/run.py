@@ -37,7 +37,9 @@ from atlas.refresh.metadata import (
 )
 from atlas.refresh.targets import Service, Targets
 
-DEFAULT_CONCURRENCY = {Service.GITHUB: 8, Service.PYPI: 8, Service.HUGGINGFACE: 4}
+# GitHub asks integrations not to hammer it (its secondary limits count concurrent requests
+# and requests a minute): a few at a time, and its 403/429 answers pause the service.
+DEFAULT_CONCURRENCY = {Service.GITHUB: 4, Service.PYPI: 8, Service.HUGGINGFACE: 4}
 
 
 class Outcome(str, Enum):
