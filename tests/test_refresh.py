@@ -7,16 +7,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from atlas import cli
+from atlas.catalog import load_catalog
 from atlas.refresh.findings import licences_differ
 from atlas.refresh.metadata import Metadata
 from atlas.refresh.targets import github_repository
-from conftest import GOOD_DATASET, GOOD_MODEL
+from conftest import GOOD_DATASET, GOOD_MODEL, ROOT
 from fake_apis import FakeAPIs
 
 TOOL = """\
@@ -137,6 +142,7 @@ def test_first_run_fetches_everything_and_an_unchanged_second_costs_no_rate_limi
     assert fake.requests == 9 and fake.max_active <= 4 + 8 + 4
     assert fake.authorised == 6, "the token goes to GitHub and nowhere else"
     assert digest(catalog) == before, "entry files are never edited"
+    assert not load_catalog(catalog).problems, "metadata.json is not an entry"
 
     written, stamp = path.read_bytes(), path.stat().st_mtime_ns
     fake.reset_counters()
@@ -330,3 +336,24 @@ def test_bad_options_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> Non
             cli.main(["refresh", *args])
         assert exit_info.value.code == 2
         assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_interrupted_run_keeps_what_it_fetched(
+        fake: FakeAPIs, make_catalog: Callable[..., Path], tmp_path: Path) -> None:
+    catalog = make_catalog({f"tool/t{n:02d}": tool(n, f"o/r{n}") for n in range(40)})
+    for n in range(40):
+        fake.add_repo(f"o/r{n}", pushed_at=ago(1))
+    fake.latency = 0.1
+    process = subprocess.Popen(
+        [sys.executable, "-m", "atlas", "refresh", "--catalog", str(catalog), "--cache",
+         str(tmp_path / "cache.json"), "--concurrency", "github=1"], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    deadline = time.monotonic() + 30
+    while fake.requests < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and "atlas: interrupted" in err
+    assert "Traceback" not in err
+    kept = json.loads((catalog / "metadata.json").read_text("utf-8"))["entries"]
+    assert 4 <= len(kept) < 40, "what was fetched before Ctrl-C is in the file"
