@@ -104,7 +104,8 @@ def test_one_tracking_issue_with_findings_and_moves(repo: dict[str, Path]) -> No
     work = repo["work"]
     (work / "report.md").write_text("# Catalog health\n\n| `x` | archived |\n", "utf-8")
     moved = {"results": [
-        {"url": "https://lmarena.ai/", "verdict": "moved", "final_url": "https://new.example/",
+        {"url": "https://lmarena.ai/", "verdict": "moved", "final_url": "https://new.example/x",
+         "moved_to": "https://new.example/",
          "sources": [{"file": "catalog/website/lmarena.yaml", "line": 4, "field": "url"}]},
         {"url": "https://fine.example/", "verdict": "ok", "sources": []}]}
     (work / "linkcheck.json").write_text(json.dumps(moved), encoding="utf-8")

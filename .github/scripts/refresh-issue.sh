@@ -40,7 +40,8 @@ if moved:
     for r in moved:
         where = "<br>".join(f"`{cell(s.get('file'))}:{s.get('line')}`"
                             for s in r.get("sources", [])[:5])
-        print(f"| {cell(r.get('url'))} | {cell(r.get('final_url'))} | {where} |")
+        now = r.get("moved_to") or r.get("final_url")
+        print(f"| {cell(r.get('url'))} | {cell(now)} | {where} |")
 PY
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -43,9 +44,12 @@ class Progress:
 
 
 def _duration(text: str) -> float:
-    from atlas.linkcheck import duration
-
-    return duration(text)
+    """Seconds from '90', '90s', '15m', '12h' or '7d' (as `atlas linkcheck` reads them)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 12h or 7d")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[
+        match.group(2)]
 
 
 def _concurrency(text: str) -> tuple[Service, int]:
