@@ -107,7 +107,14 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     return files
 
 
+# The site's own teaching pages rank above catalog entries that share their words
+# (a query for "扩散模型" should find the Learn page before a course named after it).
+LEARN_SEARCH_BOOST = 2
+
+
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    if page.file.src_uri.startswith("learn/"):
+        page.meta.setdefault("search", {}).setdefault("boost", LEARN_SEARCH_BOOST)
     try:
         return site.expand_markers(markdown, _state["catalog"], _state["lang"],
                                    page.file.src_uri)
