@@ -157,7 +157,6 @@ def test_incremental_rebuilds_equal_full_builds(project: Path, tmp_path: Path) -
 
 def test_a_broken_entry_is_shown_in_the_browser_and_recovers(project: Path,
                                                             tmp_path: Path) -> None:
-    from atlas import incremental
 
     served = tmp_path / "served"
     build_site(project, served, incremental=False)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from importlib import metadata
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from atlas import publish, site
-from atlas.catalog import Catalog, load_catalog
+from atlas.catalog import METADATA_NAME, Catalog, load_catalog
 from atlas.incremental import (
     STATE,
     PageRecord,
@@ -38,6 +38,7 @@ from atlas.incremental import (
     page_fingerprint,
     tree_key,
 )
+from atlas.refresh import activity, metadata
 
 STATUS_NAME = "atlas-status.json"  # under serve: the catalog's problems, read by atlas.js
 
@@ -77,9 +78,9 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     root = _project_root(config)
     lang = settings.get("lang", "en")
     primary = "loaded_catalog" not in settings
+    catalog_dir = root / settings.get("catalog_dir", "catalog")
     catalog: Catalog = settings.get("loaded_catalog") or load_catalog(
-        root / settings.get("catalog_dir", "catalog"),
-        cache=STATE.catalog if STATE.serving else None)
+        catalog_dir, cache=STATE.catalog if STATE.serving else None)
     if primary:
         STATE.problems = list(catalog.problems)
     if STATE.serving:  # related entries depend only on the entries: reuse them if the same
@@ -99,9 +100,15 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     examples = site.load_examples(catalog, root / settings.get("examples_dir", "examples"))
     docs_dir = Path(config.docs_dir)
     learn_pages = {p.relative_to(docs_dir).as_posix() for p in (docs_dir / "learn").glob("*.md")}
+    # catalog/metadata.json (`atlas refresh`) is optional: without it the site is as before.
+    try:
+        facts = metadata.load(catalog_dir / METADATA_NAME)
+    except metadata.MetadataError as error:
+        raise PluginError(str(error)) from None
     _builds[lang] = {}
     _state_of(config).update(catalog=catalog, examples=examples, lang=lang, root=root,
-                  learn_pages=learn_pages, by_id=catalog.by_id())
+                             learn_pages=learn_pages, by_id=catalog.by_id(),
+                             activity=activity.activities(facts, activity.build_day()))
     sections = site.generated_nav(catalog, lang, examples)
     if config.nav:
         config.nav = _expand_nav(config.nav, sections)
@@ -133,13 +140,13 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     memo = STATE.memo(state["lang"]) if STATE.serving else None
     pages = site.generate_pages(state["catalog"], state["lang"], state["examples"],
                                 state["root"], state["learn_pages"], edit_base,
-                                config.repo_url, memo)
+                                config.repo_url, state["activity"], memo)
     if memo is not None:
         memo.next_generation()
     pages.update(publish.site_outputs(
         state["catalog"], state["lang"], _public_url(config), config.site_name,
         config.use_directory_urls, primary=state["lang"] == "en",
-        suggest_url=site.suggest_url(config.repo_url)))
+        suggest_url=site.suggest_url(config.repo_url), activity=state["activity"]))
     for uri, content in pages.items():
         if files.get_file_from_path(uri) is not None:
             raise PluginError(f"docs/{uri} would be overwritten by a generated page; "
@@ -167,7 +174,7 @@ def _global_key(config: MkDocsConfig) -> str:
     theme and our templates, and the code that generates and renders."""
     root = _project_root(config)
     code = [str(path.stat().st_mtime_ns) for path in sorted(Path(__file__).parent.glob("*.py"))]
-    versions = [metadata.version(name) for name in ("mkdocs", "mkdocs-material",
+    versions = [package_version(name) for name in ("mkdocs", "mkdocs-material",
                                                     "pymdown-extensions")]
     settings = {key: value for key, value in _settings(config).items()
                 if key != "loaded_catalog"}
