@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     pages.update(publish.site_outputs(
         state["catalog"], state["lang"], _public_url(config), config.site_name,
         config.use_directory_urls, primary=state["lang"] == "en",
-        suggest_url=site.suggest_url(config.repo_url), activity=state["activity"]))
+        suggest_url=site.suggest_url(config.repo_url), activity=state["activity"],
+        inline_explorer=False))
     for uri, content in pages.items():
         if files.get_file_from_path(uri) is not None:
             raise PluginError(f"docs/{uri} would be overwritten by a generated page; "
@@ -284,9 +286,24 @@ def _assemble_search_index(config: MkDocsConfig) -> None:
 
 @event_priority(-100)  # after the search index is written
 def _finish_build(config: MkDocsConfig) -> None:
-    if STATE.serving and "files" in _state_of(config):
+    state = _state_of(config)
+    if STATE.serving and "files" in state:
         _delete_stale_outputs(config)
+    _release_build(config, state)
     _build_alternates(config)
+
+
+def _release_build(config: MkDocsConfig, state: dict[str, Any]) -> None:
+    """Everything this language's build has written can go before the next language is
+    built in the same process: the generated files' text and the search index's entries
+    (under serve, the entries live on in the page records)."""
+    for file in state.get("files", ()):
+        if file.abs_src_path is None and isinstance(file._content, str):
+            file.content_string = ""
+    search = config.plugins.get("material/search")
+    index = getattr(search, "search_index", None)
+    if index is not None:
+        index.entries = []
 
 
 def _delete_stale_outputs(config: MkDocsConfig) -> None:
@@ -316,6 +333,17 @@ def _release_page(page: Page) -> None:
     page.content = None
     if page.file.abs_src_path is None:  # a generated page: its Markdown is held by its File
         page.file.content_string = ""
+
+
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """The explorer's plain list goes in after Markdown, which need not parse it."""
+    if page.file.src_uri != publish.EXPLORER_URI:
+        return html
+    state = _state_of(config)
+    fallback = publish.explorer_fallback(state["catalog"], state["lang"],
+                                         config.use_directory_urls)
+    return re.sub(r"<!-- atlas:explorer-fallback [0-9a-f]+ -->", lambda _: fallback, html,
+                  count=1)
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
