@@ -248,10 +248,20 @@ def unbound_numbers(page: Page) -> list[str]:
     return problems
 
 
+CONNECTIVES = {"if", "or", "and", "for", "otherwise", "where", "else"}
+
+
+def _text_words(match: re.Match[str]) -> str:
+    words = match.group(0)[len("\\text{"):-1]
+    prose = (words.strip().lower() in CONNECTIVES or any(ord(c) > 127 for c in words))
+    return "\\text{…}" if prose else match.group(0)
+
+
 def normalize_formula(tex: str) -> str:
-    """A formula with its spacing collapsed and the words of \\text{...} left out, so that the
-    Chinese page may write \\text{若 } where the English one writes \\text{if }."""
-    return " ".join(TEXT_IN_MATH.sub(r"\\text{}", tex).split())
+    """A formula with its spacing collapsed and the connecting words of \\text{...} ("if",
+    "or", or any Chinese text) left out, so that the Chinese page may write \\text{若 } where
+    the English one writes \\text{if }; \\text{data} in p_{\\text{data}} is still compared."""
+    return " ".join(TEXT_IN_MATH.sub(_text_words, tex).split())
 
 
 def display_formulas(page: Page) -> list[str]:
