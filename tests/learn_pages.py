@@ -46,8 +46,8 @@ LOOSE_DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?![\d.])|(?<![\w.])\d+(?:\.\d+)?
 MATH_DECIMAL = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])|(?<![\d.])\d+(?:\.\d+)?\s?\\?%")
 # Display maths, then inline maths as pymdownx.arithmatex reads it: "$" not followed by a space,
 # anything up to a "$" not preceded by a space, line breaks included but not a blank line.
-MATH = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$(?![\s$])(?:\\.|[^\\$\n]|\n(?![ \t]*\n))+?(?<![\s\\])\$",
-                  re.S)
+MATH = re.compile(r"\$\$.+?\$\$"
+                  r"|(?<![\\$])\$(?![\s$])(?:\\.|[^\\$\n]|\n(?![ \t]*\n))+?(?<![\s\\])\$", re.S)
 TEXT_IN_MATH = re.compile(r"\\text\{[^{}]*\}")
 LINK_TARGET = re.compile(r"\]\([^)]*\)|<https?://[^>]+>|<!--.*?-->", re.S)
 # Identifiers that look like decimals: an arXiv id shown as "arXiv:1706.03762", a DOI.

@@ -68,11 +68,17 @@ def test_every_learn_page_exists_in_both_languages() -> None:
     assert page_names() == sorted(PAGES)
 
 
+@functools.cache
+def _run(lang: str, name: str):
+    """Each page is run once per test session; several tests read its namespace."""
+    page = parse(learn_page(lang, name))
+    return page, run_page(page)
+
+
 @pytest.mark.parametrize("case", PAGE_CASES, ids=case_id)
 def test_page_code_runs_and_its_numbers_match(case: tuple[str, str]) -> None:
     """Every code block runs and prints what the page shows; every number comes from code."""
-    page = parse(learn_page(*case))
-    run = run_page(page)
+    page, run = _run(*case)
     assert run.error is None, run.error
     problems = output_problems(page, run) + span_problems(page, run) + unbound_numbers(page)
     assert not problems, "\n".join(problems)
@@ -122,7 +128,8 @@ def test_drift_is_reported_with_page_line_and_number(tmp_path: Path) -> None:
     # Formulas are read as arithmatex reads them: an inline formula may wrap across lines, and
     # a decimal glued to a symbol ("0.5x") is still a decimal. Both were missed before.
     wrapped = parse_text(tmp_path / "wrapped.md",
-                         "The mean is $\\mu = \\sqrt{a}\\,x_0 +\n0.25\\varepsilon$ and $y = 0.5x$.\n"
+                         "The mean is $\\mu = \\sqrt{a}\\,x_0 +\n0.25\\varepsilon$ and "
+                         "$y = 0.5x$.\n"
                          "Prose with 0.3x and a version 1.6.1, an id arXiv:1706.03762.\n")
     found = unbound_numbers(wrapped)
     assert sum("in a formula" in problem for problem in found) == 2, found
@@ -150,7 +157,7 @@ def test_both_languages_show_the_same_code_numbers_and_formulas(name: str) -> No
     assert numbers[0] == numbers[1], (
         f"{name}: numbers only in English: {sorted((numbers[0] - numbers[1]).elements())}; "
         f"only in Chinese: {sorted((numbers[1] - numbers[0]).elements())}")
-    formulas = [Counter(display_formulas(p)) for p in (en, zh)]  # \\text{...} words may differ
+    formulas = [Counter(display_formulas(p)) for p in (en, zh)]  # "if" / "若" may differ
     assert formulas[0] == formulas[1], (
         f"{name}: display formulas differ: only in English "
         f"{list((formulas[0] - formulas[1]).elements())}, only in Chinese "
@@ -655,13 +662,15 @@ def test_non_saturating_generator_follows_kl_minus_two_jsd() -> None:
         theta = torch.randn(7, generator=generator, dtype=torch.float64).requires_grad_()
         d_star = (p_data / (p_data + torch.softmax(theta, 0))).detach()
 
-        def grad(f):
+        def grad(f, theta=theta):
             return torch.autograd.grad(f(torch.softmax(theta, 0)), theta)[0]
 
-        assert torch.allclose(grad(lambda p: (p * -d_star.log()).sum()),
-                              grad(lambda p: _kl(p, p_data) - 2 * _jsd(p_data, p)))
-        assert torch.allclose(grad(lambda p: (p * (1 - d_star).log()).sum()),
-                              grad(lambda p: 2 * _jsd(p_data, p)))
+        non_saturating = grad(lambda p, d=d_star: (p * -d.log()).sum())
+        minimax = grad(lambda p, d=d_star: (p * (1 - d).log()).sum())
+        reverse_kl_minus_jsd = grad(lambda p, q=p_data: _kl(p, q) - 2 * _jsd(q, p))
+        two_jsd = grad(lambda p, q=p_data: 2 * _jsd(q, p))
+        assert torch.allclose(non_saturating, reverse_kl_minus_jsd)
+        assert torch.allclose(minimax, two_jsd)
     same = torch.full((5,), 0.2, dtype=torch.float64)
     assert _kl(same, same).item() == 0 and _jsd(same, same).item() == 0  # p_g = p_data: stationary
 
@@ -750,7 +759,7 @@ def test_conditional_flow_matching_has_the_marginal_gradient() -> None:
         return (w * vk).sum(1)
 
     generator = torch.Generator().manual_seed(0)
-    n = 400_000
+    n = 200_000
     x1 = means[torch.randint(2, (n,), generator=generator)] \
         + std * torch.randn(n, generator=generator, dtype=torch.float64)
     x0 = torch.randn(n, generator=generator, dtype=torch.float64)
@@ -763,7 +772,7 @@ def test_conditional_flow_matching_has_the_marginal_gradient() -> None:
     g_cfm = torch.autograd.grad(((pred - u) ** 2).mean(), net.parameters(), retain_graph=True)
     g_fm = torch.autograd.grad(((pred - v_marginal(xt, t)) ** 2).mean(), net.parameters())
     flat = [torch.cat([g.flatten() for g in grads]) for grads in (g_cfm, g_fm)]
-    assert (flat[0] - flat[1]).norm() < 0.02 * flat[1].norm()
+    assert (flat[0] - flat[1]).norm() < 0.03 * flat[1].norm()
     # The constant between the losses is the mean conditional variance, never negative.
     assert ((u - v_marginal(xt, t)) ** 2).mean() > 0
 
@@ -834,25 +843,34 @@ def test_chinchilla_fit_prefers_the_smaller_model_on_gophers_budget() -> None:
 
 
 MORE_FORMULAS = [
-    ("gan.md", r"D_{\mathrm{KL}}(p_g \,\|\, p_{\text{data}}) - 2\,\mathrm{JSD}(p_{\text{data}} \,\|\, p_g)",
+    ("gan.md", (r"D_{\mathrm{KL}}(p_g \,\|\, p_{\text{data}}) - "
+      r"2\,\mathrm{JSD}(p_{\text{data}} \,\|\, p_g)"),
      "test_non_saturating_generator_follows_kl_minus_two_jsd"),
-    ("vae.md", r"\log \frac{\sigma_2}{\sigma_1} + \frac{\sigma_1^2 + (\mu_1 - \mu_2)^2}{2\sigma_2^2} - \frac{1}{2}",
+    ("vae.md", (r"\log \frac{\sigma_2}{\sigma_1} + \frac{\sigma_1^2 + (\mu_1 - "
+      r"\mu_2)^2}{2\sigma_2^2} - \frac{1}{2}"),
      "test_gaussian_kl_general_formula_matches_torch"),
-    ("diffusion.md", r"\lambda_t = \frac{\beta_t^2}{2\sigma_t^2\, \alpha_t\, (1 - \bar\alpha_t)}",
+    ("diffusion.md", (r"\lambda_t = \frac{\beta_t^2}{2\sigma_t^2\, \alpha_t\, (1 - "
+      r"\bar\alpha_t)}"),
      "test_ddpm_dropped_weight_is_the_kl_of_the_bound"),
-    ("diffusion.md", r"\sigma_{t \to s} = \eta \sqrt{\frac{1 - \bar\alpha_s}{1 - \bar\alpha_t}} \sqrt{1 - \frac{\bar\alpha_t}{\bar\alpha_s}}",
+    ("diffusion.md", (r"\sigma_{t \to s} = \eta \sqrt{\frac{1 - \bar\alpha_s}{1 - "
+      r"\bar\alpha_t}} \sqrt{1 - \frac{\bar\alpha_t}{\bar\alpha_s}}"),
      "test_ddim_update_eta_one_is_ddpm_and_eta_zero_is_deterministic"),
-    ("diffusion.md", r"\varepsilon^*(x_t, t) = -\sqrt{1 - \bar\alpha_t}\, \nabla_{x_t} \log q(x_t)",
+    ("diffusion.md", (r"\varepsilon^*(x_t, t) = -\sqrt{1 - \bar\alpha_t}\, \nabla_{x_t} \log "
+      r"q(x_t)"),
      "test_tweedie_noise_predictor_is_the_scaled_score_of_a_mixture"),
-    ("flow-matching.md", r"\mathcal{L}_{\text{CFM}}(\theta) = \mathcal{L}_{\text{FM}}(\theta) + \mathbb{E}\big[\lVert u \rVert^2 - \lVert v(x_t, t) \rVert^2\big]",
+    ("flow-matching.md", (r"\mathcal{L}_{\text{CFM}}(\theta) = \mathcal{L}_{\text{FM}}(\theta) + "
+      r"\mathbb{E}\big[\lVert u \rVert^2 - \lVert v(x_t, t) \rVert^2\big]"),
      "test_conditional_flow_matching_has_the_marginal_gradient"),
-    ("flow-matching.md", r"x_{k+1} = x_k + \frac{h}{2}\Big(v_\theta(x_k, t_k) + v_\theta(\tilde x_{k+1}, t_{k+1})\Big)",
+    ("flow-matching.md", (r"x_{k+1} = x_k + \frac{h}{2}\Big(v_\theta(x_k, t_k) + v_\theta(\tilde "
+      r"x_{k+1}, t_{k+1})\Big)"),
      "test_heun_is_second_order_and_euler_first_order"),
-    ("llm.md", r"- \beta\, D_{\mathrm{KL}}\big(\pi_\theta(\cdot \mid x) \,\|\, \pi_{\text{ref}}(\cdot \mid x)\big)",
+    ("llm.md", (r"- \beta\, D_{\mathrm{KL}}\big(\pi_\theta(\cdot \mid x) \,\|\, "
+      r"\pi_{\text{ref}}(\cdot \mid x)\big)"),
      "test_rlhf_optimum_and_dpo_implicit_reward"),
     ("llm.md", r"L(N, D) = E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}}",
      "test_chinchilla_fit_prefers_the_smaller_model_on_gophers_budget"),
-    ("transformer.md", r"\operatorname{RMSNorm}(x) = \gamma \odot \frac{x}{\sqrt{\frac{1}{d}\sum_{l=1}^{d} x_l^2 + \epsilon}}",
+    ("transformer.md", (r"\operatorname{RMSNorm}(x) = \gamma \odot "
+      r"\frac{x}{\sqrt{\frac{1}{d}\sum_{l=1}^{d} x_l^2 + \epsilon}}"),
      "test_rms_norm_and_final_layer_norm"),
 ]
 
@@ -907,7 +925,8 @@ def svg_differences(committed: str, fresh: str, tolerance: float = 0.15) -> list
     skeletons = [TAG.sub(lambda m: SVG_NUMBER.sub("#", m.group(0)), text) for text in texts]
     if skeletons[0] != skeletons[1]:
         old_lines, new_lines = (k.split("\n") for k in skeletons)
-        first = next((i for i, (x, y) in enumerate(zip(old_lines, new_lines)) if x != y),
+        first = next((i for i, (x, y) in enumerate(zip(old_lines, new_lines, strict=False))
+                      if x != y),
                      min(len(old_lines), len(new_lines)))
         return problems + [f"structure or labels differ from line {first + 1}"]
     numbers = [np.array([float(x) for tag in group for x in SVG_NUMBER.findall(tag)])
@@ -931,6 +950,9 @@ def test_figure_is_what_its_code_draws(name: str) -> None:
                               f"run python docs/figures/make_figures.py {name}")
         assert len(fresh.encode()) <= MAX_FIGURE_BYTES, f"{path.name}: too large"
         assert "<title" in fresh and "<desc" in fresh and 'role="img"' in fresh
+        # Its own opaque white card first: dark text keeps its contrast in the dark palette.
+        assert fresh.split("\n")[2].startswith('<rect x="0" y="0" ') and 'fill="#ffffff"' in \
+            fresh.split("\n")[2]
 
 
 def test_figure_comparison_notices_a_changed_figure() -> None:
@@ -974,7 +996,8 @@ def test_figures_on_a_page_have_alt_text_and_exist(case: tuple[str, str]) -> Non
 def test_every_committed_figure_is_drawn_by_the_script() -> None:
     for lang in LANGS:
         committed = {p.stem for p in (ROOT / "docs" / lang / "learn" / "figures").glob("*")}
-        assert committed == set(FIGURE_NAMES), f"docs/{lang}/learn/figures: {committed ^ set(FIGURE_NAMES)}"
+        assert committed == set(FIGURE_NAMES), (
+            f"docs/{lang}/learn/figures: {sorted(committed ^ set(FIGURE_NAMES))}")
 
 
 def test_algorithm_page_has_its_figures() -> None:
@@ -984,24 +1007,25 @@ def test_algorithm_page_has_its_figures() -> None:
 
 def test_figures_show_the_pages_numbers() -> None:
     """The figures draw the same numbers as the pages compute."""
-    attention = run_page(parse(learn_page("en", "attention.md"))).namespace
+    attention = _run("en", "attention.md")[1].namespace
     data = _figure_data("attention-weights")
     assert np.allclose(data["weights"], attention["weights"])
     assert np.allclose(data["causal"], attention["causal_weights"])
     assert np.allclose(_figure_data("positional-encoding")["pe"],
                        attention["positional_encoding"](48, 32))
-    llm = run_page(parse(learn_page("en", "llm.md"))).namespace
+    llm = _run("en", "llm.md")[1].namespace
     sampling = dict(_figure_data("llm-sampling")["panels"])
     assert np.allclose(sampling["τ = 1"], llm["probs"])
     assert np.allclose(sampling["τ = 0.5"], llm["softmax_t"](llm["next_logits"], 0.5))
     assert np.allclose(sampling["top-p, p = 0.9"], llm["nucleus"])
-    assert make_figures.CHINCHILLA == {"E": llm["fit_e"], "A": llm["fit_a"], "B": llm["fit_b"],
-                                       "alpha": llm["fit_alpha"], "beta": llm["fit_beta"]}
+    fitted = {"E": llm["fit_e"], "A": llm["fit_a"], "B": llm["fit_b"],
+              "alpha": llm["fit_alpha"], "beta": llm["fit_beta"]}
+    assert fitted == make_figures.CHINCHILLA
     lora = _figure_data("llm-lora")
     assert int((lora["singular"] > 1e-9).sum()) == lora["r"]
-    vae = run_page(parse(learn_page("en", "vae.md"))).namespace
+    vae = _run("en", "vae.md")[1].namespace
     assert _figure_data("vae-elbo-gap")["log_px"] == pytest.approx(vae["log_px"])
-    diffusion = run_page(parse(learn_page("en", "diffusion.md"))).namespace
+    diffusion = _run("en", "diffusion.md")[1].namespace
     _, _, alpha_bars = make_figures.ddpm_schedule()
     assert np.allclose(alpha_bars, diffusion["alpha_bars"])
     signal = _figure_data("diffusion-forward")["signal"]
@@ -1009,12 +1033,12 @@ def test_figures_show_the_pages_numbers() -> None:
     x = np.linspace(-1, 1, 5)
     assert np.allclose(make_figures.mixture_eps_star(x, alpha_bars[199]),
                        diffusion["mixture_eps_star"](x, alpha_bars[199]))
-    ml = run_page(parse(learn_page("en", "machine-learning.md"))).namespace
+    ml = _run("en", "machine-learning.md")[1].namespace
     gd = _figure_data("ml-gradient-descent")
     x_ml, y_ml = make_figures._line_data()
     assert np.allclose(x_ml, ml["x"]) and np.allclose(y_ml, ml["y"])
     assert np.allclose(gd["best"], np.polyfit(ml["x"], ml["y"], 1), atol=1e-9)
-    nlp = run_page(parse(learn_page("en", "nlp.md"))).namespace
+    nlp = _run("en", "nlp.md")[1].namespace
     bigram = _figure_data("nlp-bigram")
     row = bigram["probs"][bigram["vocab"].index("the")]
     assert row[bigram["vocab"].index("cat")] == pytest.approx(nlp["p_cat"])
@@ -1056,7 +1080,7 @@ def test_algorithm_page_ends_with_checked_exercises(case: tuple[str, str]) -> No
     indented = [b for b in page.blocks if b.lang == "python" and b.indent]
     assert len(indented) >= len(exercises)  # ... and the page test runs that code
     heading = "## Exercises" if lang == "en" else "## 练习"
-    assert text.index(heading) < exercises[0].start() and text.index(heading) > text.index("## ", 10)
+    assert text.index("## ", 10) < text.index(heading) < exercises[0].start()
 
 
 def test_exercise_answers_run_and_their_output_is_checked(tmp_path: Path) -> None:
@@ -1080,7 +1104,8 @@ ENTRY_LINK = re.compile(r"\(\.\./entries/(?P<id>[\w-]+)\.md\)")
 VERIFIED_ARXIV = {
     "1401.4082": "Rezende, Mohamed, Wierstra: Stochastic Backpropagation and Approximate Inference",
     "1412.6980": "Kingma, Ba: Adam",
-    "1503.03585": "Sohl-Dickstein et al.: Deep Unsupervised Learning using Nonequilibrium Thermodynamics",
+    "1503.03585": "Sohl-Dickstein et al.: Deep Unsupervised Learning using Nonequilibrium "
+                  "Thermodynamics",
     "1509.00519": "Burda, Grosse, Salakhutdinov: Importance Weighted Autoencoders",
     "1701.04862": "Arjovsky, Bottou: Towards Principled Methods for Training GANs",
     "1701.07875": "Arjovsky, Chintala, Bottou: Wasserstein GAN",
@@ -1136,7 +1161,8 @@ def test_page_ends_with_linked_sources_and_catalog_entries(case: tuple[str, str]
     items = [item for item in re.split(r"\n(?=- )", section) if item.startswith("- ")]
     assert items, f"docs/{lang}/learn/{name}: no sources listed"
     for item in items:
-        assert "](https://" in item, f"docs/{lang}/learn/{name}: a source without a link: {item[:80]}"
+        assert "](https://" in item, (
+            f"docs/{lang}/learn/{name}: a source without a link: {item[:80]}")
     assert ENTRY_LINK.search(section), f"docs/{lang}/learn/{name}: no catalog entry to go deeper"
     text = learn_page(lang, name).read_text(encoding="utf-8")
     tail = text[text.index(section):]

@@ -55,3 +55,62 @@ def test_chinese_query_finds_the_chinese_learn_page(page, site_url: str, query: 
     page.goto(site_url + "zh/learn/attention/")
     results = [result.split()[0].split("?")[0].split("#")[0] for result in search(page, query)]
     assert results[0] == site_url + target, (query, results)
+
+
+@pytest.mark.parametrize(("path", "answer_word"), [("learn/gan/", "Answer"),
+                                                    ("zh/learn/gan/", "答案")])
+def test_figure_and_revealed_answer_render(page, site_url: str, path: str,
+                                           answer_word: str) -> None:
+    """On an algorithm page, in both languages, a figure loads and is drawn at its size, with
+    its alt text, and an exercise's answer is hidden until its summary is clicked; then its
+    text, formulas and code show."""
+    page.goto(site_url + path)
+    figure = page.locator("article figure img[src$='gan-mode-collapse.svg']")
+    figure.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=figure.element_handle())
+    assert figure.bounding_box()["width"] > 300
+    assert len(figure.get_attribute("alt")) > 40
+    assert page.locator("article figure figcaption").count() >= 3
+    exercise = page.locator("article details.question").first
+    assert exercise.get_attribute("open") is None
+    body = exercise.locator("p", has_text=answer_word).first
+    assert not body.is_visible()
+    exercise.locator("summary").click()
+    body.wait_for(state="visible")
+    assert exercise.get_attribute("open") is not None
+    assert exercise.locator(".katex").count() >= 1  # the answer's formulas rendered
+    assert exercise.locator("pre code").first.is_visible()  # and its code
+
+
+def test_figures_stay_readable_in_the_dark_palette(page, site_url: str) -> None:
+    """Switching to the dark palette keeps each figure on its own white card: the SVG draws an
+    opaque white background, so its dark text keeps its contrast."""
+    page.goto(site_url + "learn/attention/")
+    page.evaluate("document.body.setAttribute('data-md-color-scheme', 'slate')")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") != "rgb(255, 255, 255)"
+    image = page.locator("article figure img").first
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=image.element_handle())
+    assert _first_pixel(image.screenshot()) == (255, 255, 255), "the figure lost its background"
+
+
+def _first_pixel(png: bytes) -> tuple[int, ...]:
+    """The top-left pixel of a PNG screenshot (in the first row every filter leaves the first
+    pixel's bytes as they are)."""
+    import struct
+    import zlib
+
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    position, idat, width, channels = 8, b"", 0, 3
+    while position < len(png):
+        length, = struct.unpack(">I", png[position:position + 4])
+        kind, body = png[position + 4:position + 8], png[position + 8:position + 8 + length]
+        if kind == b"IHDR":
+            width, channels = struct.unpack(">I", body[:4])[0], {2: 3, 6: 4}[body[9]]
+        elif kind == b"IDAT":
+            idat += body
+        position += 12 + length
+    row = zlib.decompressobj().decompress(idat, 1 + width * channels)
+    return tuple(row[1:4])

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the figures' bilingual labels and descriptions read better unbroken
 """The figures of the Learn pages, computed and drawn by code (`python docs/figures/make_figures.py`).
 
 Each figure is a pair of functions: ``data_<name>()`` computes what the figure shows (from the
@@ -25,16 +26,13 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import svg  # noqa: E402
 from svg import (  # noqa: E402
     BLUE,
-    BLUES,
-    LIGHT_BLUES,
     DASHES,
     DIVERGING,
     GREEN,
-    GREY,
     INK,
+    LIGHT_BLUES,
     MUTED,
     PURPLE,
     SERIES,
