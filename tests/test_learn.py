@@ -1,8 +1,11 @@
 """The Learn pages: their code runs, their numbers come from that code, their formulas hold.
 
 Page conventions are described in learn_pages.py. Besides running the pages, this module
-checks the mathematics the pages state (signs, masks, normalizations, inequalities) on small
-numerical cases, and proves each erratum listed on the overview page.
+checks the mathematics the pages state and derive (signs, masks, normalizations, inequalities,
+the derivations' identities) on small numerical cases, proves each erratum listed on the
+overview page, regenerates every figure with docs/figures/make_figures.py and compares it with
+the committed SVG, checks that every exercise's answer runs code, and that the references are
+linked, verified, and point to the catalog's entry page for every paper the catalog holds.
 """
 
 from __future__ import annotations
