@@ -383,8 +383,17 @@ class Axes:
 
     def curve(self, xs: Iterable[float], ys: Iterable[float], colour: str, width: float = 1.8,
               dash: str | None = None) -> None:
-        self.svg.polyline([self.point(x, y) for x, y in zip(xs, ys, strict=True)], colour, width,
-                          dash)
+        """A line through the points; the parts outside the plotting box are left out."""
+        (x_lo, x_hi), (y_lo, y_hi) = sorted(self.xlim), sorted(self.ylim)
+        runs: list[list[tuple[float, float]]] = [[]]
+        for x, y in zip(xs, ys, strict=True):
+            if x_lo <= x <= x_hi and y_lo <= y <= y_hi:
+                runs[-1].append(self.point(x, y))
+            elif runs[-1]:
+                runs.append([])
+        for run in runs:
+            if len(run) > 1:
+                self.svg.polyline(run, colour, width, dash)
 
     def scatter(self, xs: Iterable[float], ys: Iterable[float], colour: str, r: float = 1.6,
                 shape: str = "circle") -> None:
