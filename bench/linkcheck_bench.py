@@ -332,7 +332,21 @@ def reported_broken(tool: str, output: Path) -> set[str] | None:
     return None
 
 
+def run_atlas_with(scheduler: str, argv: list[str]) -> int:
+    """`atlas` with another scheduler in place of its own (``--atlas-scheduler NAME ...``):
+    the variants are measured on the same workload in the same run."""
+    import functools
+
+    from atlas.cli import main as atlas_main
+    from atlas.linkcheck import run, scheduler as schedulers
+
+    run.make_scheduler = functools.partial(schedulers.make_scheduler, kind=scheduler)
+    return atlas_main(argv)
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--atlas-scheduler"]:
+        return run_atlas_with(sys.argv[2], sys.argv[3:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--urls-per-host", type=int, default=350)
     parser.add_argument("--serve", help=argparse.SUPPRESS)
@@ -381,7 +395,17 @@ def main() -> int:
             "--host-interval", "0", "--timeout", str(TIMEOUT), "--retries", str(RETRIES),
             "--retry-wait", str(RETRY_WAIT), "--max-redirects", str(MAX_REDIRECTS)]
     commands: dict[str, list[str]] = {"atlas": ours}
+    outputs = {"atlas": work / "atlas.json"}
+    # The same checker with per-host and global semaphores and a per-host next start (as
+    # lychee schedules), against its own scheduler.
+    semaphore_cache = work / "atlas-semaphores-cache.json"
+    outputs["atlas, semaphores"] = work / "atlas-semaphores.json"
+    semaphores = [sys.executable, __file__, "--atlas-scheduler", "semaphore", *ours[3:]]
+    semaphores[semaphores.index(str(work / "atlas.json"))] = str(outputs["atlas, semaphores"])
+    semaphores[semaphores.index(str(cache))] = str(semaphore_cache)
+    commands["atlas, semaphores"] = semaphores
     if peers["lychee"]:
+        outputs["lychee"] = work / "lychee.json"
         commands["lychee"] = [*peers["lychee"], "--no-progress", "--format", "json",
                               "--output", str(work / "lychee.json"),
                               "--max-concurrency", str(CONCURRENCY),
@@ -391,6 +415,7 @@ def main() -> int:
                               str(RETRY_WAIT), "--max-redirects", str(MAX_REDIRECTS),
                               str(page)]
     if peers["linkinator"]:
+        outputs["linkinator"] = work / "linkinator.json"
         commands["linkinator"] = [*peers["linkinator"], str(page), "--format", "json",
                                   "--concurrency", str(CONCURRENCY),
                                   "--timeout", str(TIMEOUT * 1000), "--retry", "--retry-errors",
@@ -404,14 +429,15 @@ def main() -> int:
     best: dict[str, tuple] = {}
     for _ in range(args.repeat):  # the machine is shared: keep each tool's fastest run
         cache.unlink(missing_ok=True)
+        semaphore_cache.unlink(missing_ok=True)
         for name, command in runs:
             if name.endswith("fine only"):
                 first = json.loads((work / "atlas.json").read_text())["results"]
                 fine_page.write_text("".join(f'<a href="{r["url"]}">x</a>\n' for r in first
-                                             if r["verdict"] in ("ok", "redirected")))
+                                             if r["verdict"] in ("ok", "redirected", "moved")))
             server = ServerProcess(ports)
             try:
-                output = work / f"{name.split(',')[0]}.json"
+                output = outputs.get(name, work / "atlas.json")
                 if name == "linkinator":
                     wall, rss, status = run_linkinator(command, work, output)
                 else:

@@ -179,14 +179,14 @@ def run_linkcheck(args: argparse.Namespace) -> int:
         catalogs = fix_inputs(list(args.inputs)) if args.fix else []
         inputs = [str(folder) for folder in catalogs] if args.fix and not args.inputs \
             else list(args.inputs)
-        links, site, notes = collect(inputs, args.site_url or mkdocs_site_url(), args.external)
+        found = collect(inputs, args.site_url or mkdocs_site_url(), args.external)
     except UsageError as error:
         print(f"atlas linkcheck: {error}", file=sys.stderr)
         return 2
-    cache = Cache(options.cache_path, options.max_cache_age, notes)
-    for note in notes:
+    cache = Cache(options.cache_path, options.max_cache_age, found.notes)
+    for note in found.notes:
         print(f"atlas linkcheck: {note}", file=sys.stderr)
-    external = list(links.links.values())
+    external = list(found.links.links.values())
     progress = None
     fetches = len({link.fetch_url for link in external})
     if not args.no_progress and sys.stderr.isatty() and fetches >= PROGRESS_MIN_URLS:
@@ -201,7 +201,7 @@ def run_linkcheck(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"atlas linkcheck: cannot write the cache {options.cache_path}: {error.strerror}",
               file=sys.stderr)
-    results += list(site.results.values()) + list(links.unsupported.values())
+    results += list(found.site.results.values()) + list(found.links.unsupported.values())
     stats = {"elapsed": round(time.monotonic() - started, 3), "requests": requests,
              "unique_urls": fetches, "fail_after": options.fail_after}
     report = render(args.format, results, stats, verbose=args.verbose)
@@ -215,7 +215,8 @@ def run_linkcheck(args: argparse.Namespace) -> int:
             return 2
     if args.fix:
         print(summary_line(results, stats), file=sys.stderr)
-        return fix_moves(results, catalogs, args.write, sys.stdout, sys.stderr)
+        return fix_moves(results, {folder: found.catalogs[folder] for folder in catalogs},
+                         args.write, sys.stdout, sys.stderr)
     if args.output:
         print(summary_line(results, stats))
     else:

@@ -17,7 +17,7 @@ from typing import TextIO
 
 import yaml
 
-from atlas.catalog import Problem, load_catalog, url_problem
+from atlas.catalog import Catalog, Problem, load_catalog, url_problem
 from atlas.linkcheck.model import Result, Verdict
 from atlas.linkcheck.urls import split_url
 
@@ -168,11 +168,11 @@ def write(fixes: Iterable[FileFix]) -> None:
         os.replace(temporary, path)
 
 
-def fix_moves(results: list[Result], catalogs: list[Path], apply: bool, out: TextIO,
+def fix_moves(results: list[Result], loaded: dict[Path, Catalog], apply: bool, out: TextIO,
               err: TextIO) -> int:
-    """Print the diff of every move (and write it with ``apply``); the exit status: 0 when
-    every move was rewritten and the catalog validates, 1 otherwise."""
-    loaded = {folder: load_catalog(folder) for folder in catalogs}
+    """Print the diff of every move in the ``loaded`` catalogs (and write it with
+    ``apply``); the exit status: 0 when every move was rewritten and the catalog has no new
+    problem, 1 otherwise."""
     url_fields = {name for catalog in loaded.values() if catalog.rules
                   for name in catalog.rules.url_fields}
     fixes, refusals = plan(moves_of(results, url_fields))

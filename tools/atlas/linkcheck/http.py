@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import socket
+import ssl
 import sys
 import time
 from collections.abc import Awaitable
@@ -84,6 +85,12 @@ def make_resolver() -> Any:
     return None
 
 
+def make_ssl_context() -> ssl.SSLContext | bool:
+    """TLS for the session (True: aiohttp's verified default); the tests replace it with a
+    context that trusts their own CA."""
+    return True
+
+
 class Transport:
     """The HTTP session of one run, made on first use: a run served from the cache
     needs none."""
@@ -99,7 +106,8 @@ class Transport:
         import aiohttp
 
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300,
-                                         resolver=self.resolver, enable_cleanup_closed=False)
+                                         resolver=self.resolver, ssl=make_ssl_context(),
+                                         enable_cleanup_closed=False)
         self.session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.options.timeout),

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from atlas.catalog import iter_urls, load_catalog, read_yaml_file
+from atlas.catalog import Catalog, iter_urls, load_catalog, read_yaml_file
 from atlas.linkcheck.model import Link, Result, Source, Verdict
 from atlas.linkcheck.options import UsageError
 from atlas.linkcheck.pages import read_text, shown_path
@@ -98,10 +99,21 @@ def catalog_folder(path: Path) -> Path | None:
     return None
 
 
-def collect(inputs: list[str], site_url: str | None, external: bool
-            ) -> tuple[LinkSet, SiteCheck, list[str]]:
-    """Read every input; returns external links, internal results and notes for stderr."""
-    links, site, notes = LinkSet(), SiteCheck(), []
+@dataclass
+class Collected:
+    """What the inputs hold: external links to fetch, internal links already checked, the
+    catalogs read (``--fix`` edits their files) and notes for stderr."""
+
+    links: LinkSet = field(default_factory=LinkSet)
+    site: SiteCheck = field(default_factory=SiteCheck)
+    catalogs: dict[Path, Catalog] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def collect(inputs: list[str], site_url: str | None, external: bool) -> Collected:
+    """Read every input."""
+    found = Collected()
+    links, site, notes = found.links, found.site, found.notes
     if not inputs:
         if Path("catalog").is_dir():
             inputs.append("catalog")
@@ -119,7 +131,8 @@ def collect(inputs: list[str], site_url: str | None, external: bool
         elif not path.exists():
             raise UsageError(f"{item}: no such file or folder")
         elif (catalog_dir := catalog_folder(path)) is not None:
-            catalog = load_catalog(catalog_dir)
+            catalog = found.catalogs.get(catalog_dir) or load_catalog(catalog_dir)
+            found.catalogs[catalog_dir] = catalog
             if catalog.problems:
                 notes.append(f"{item}: {len(catalog.problems)} catalog problem(s); entries with "
                              "problems are skipped (run `atlas validate`)")
@@ -152,4 +165,4 @@ def collect(inputs: list[str], site_url: str | None, external: bool
             for number, text in enumerate(read_text(path).splitlines(), 1):
                 if text.strip() and not text.lstrip().startswith("#"):
                     links.add(text.strip(), Source(shown_path(path), number))
-    return links, site, notes
+    return found

@@ -10,7 +10,7 @@ The check errs towards "not a move": ``atlas linkcheck --fix`` rewrites what it 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from atlas.linkcheck.model import Hop
 from atlas.linkcheck.urls import DEFAULT_PORTS
@@ -23,29 +23,38 @@ SIGN_IN_WORD = re.compile(
 PAGE_SUFFIX = re.compile(r"\.(html?|php|aspx?|jsp|cgi)$", re.IGNORECASE)
 
 
-def place(url: str) -> tuple[str, int | None, str]:
-    """(host without ``www.``, port, path without trailing slash): what a move changes."""
+def place(url: str) -> tuple[str, str, int | None, str]:
+    """(scheme, host without ``www.``, port, path without trailing slash)."""
     parts = urlsplit(url)
+    scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".").removeprefix("www.")
     try:
         port = parts.port
     except ValueError:
         port = None
-    if port == DEFAULT_PORTS.get(parts.scheme.lower()):
+    if port == DEFAULT_PORTS.get(scheme):
         port = None
-    return host, port, (parts.path or "/").rstrip("/")
+    return scheme, host, port, (parts.path or "/").rstrip("/")
 
 
 def same_place(a: str, b: str) -> bool:
-    return place(a) == place(b)
+    """Whether two URLs name the same host and path: a move changes one of them. A change
+    of scheme is not a move, nor is the port that comes with it (80 to 443, or 8080 to
+    8443 on a server of one's own)."""
+    (scheme_a, host_a, port_a, path_a), (scheme_b, host_b, port_b, path_b) = place(a), place(b)
+    return host_a == host_b and path_a == path_b and (port_a == port_b or scheme_a != scheme_b)
 
 
-def _points_back(value: str, page: str, origins: list[str]) -> bool:
-    """Whether a query value is the address of one of ``origins`` (a return-to link)."""
+def _points_back(value: str, origins: list[str]) -> bool:
+    """Whether a query value leads back to one of ``origins``: its URL, or its path (a
+    sign-in page often fronts the site under another name)."""
     for text in dict.fromkeys((value, unquote(value))):
-        if text.startswith(("/", "http://", "https://")):
-            target = urljoin(page, text)
-            if any(same_place(target, origin) for origin in origins):
+        if text.startswith(("http://", "https://")):
+            if any(same_place(text, origin) for origin in origins):
+                return True
+        elif text.startswith("/"):
+            path = urlsplit(text).path.rstrip("/")
+            if any(place(origin)[3] == path for origin in origins):
                 return True
     return False
 
@@ -60,7 +69,7 @@ def is_sign_in(url: str, origins: list[str]) -> bool:
     segments = [PAGE_SUFFIX.sub("", segment) for segment in unquote(parts.path).split("/")]
     if any(SIGN_IN_WORD.fullmatch(word) for word in labels + segments if word):
         return True
-    return any(_points_back(value, url, origins)
+    return any(_points_back(value, origins)
                for _, value in parse_qsl(parts.query, keep_blank_values=True))
 
 

@@ -4,7 +4,6 @@ soonest, then the run's policies decide which results fail it."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -61,8 +60,7 @@ async def check_links(links: list[Link], options: Options, cache: Cache,
         return results, 0
     loop = asyncio.get_running_loop()
     slots = make_scheduler(options.max_concurrency, options.host_concurrency,
-                           options.host_interval,
-                           os.environ.get("ATLAS_LINKCHECK_SCHEDULER", "queue"))
+                           options.host_interval)
     transport = Transport(options, resolver)
     fetcher = Fetcher(options, slots, transport, loop.time() + options.deadline)
     order = queue_order(groups, cache.previous_elapsed)

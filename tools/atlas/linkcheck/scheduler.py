@@ -24,7 +24,8 @@ class Scheduler(Protocol):
 @dataclass
 class HostSlots:
     slots: asyncio.Semaphore
-    next_start: float = 0.0
+    next_start: float = 0.0  # the interval after the last start
+    paused_until: float = 0.0  # a 429's Retry-After
 
 
 class SemaphoreSlots:
@@ -44,17 +45,22 @@ class SemaphoreSlots:
 
     def pause_until(self, host: str, moment: float) -> None:
         state = self.hosts[host]
-        state.next_start = max(state.next_start, moment)
+        state.paused_until = max(state.paused_until, moment)
 
     async def acquire(self, host: str, urgent: bool = False) -> None:
         state = self.hosts.get(host) or self.hosts.setdefault(
             host, HostSlots(asyncio.Semaphore(self.per_host)))
         await state.slots.acquire()
         try:
-            while (wait := state.next_start - self.loop.time()) > 0:
-                await asyncio.sleep(wait)
-            state.next_start = self.loop.time() + self.interval
-            await self.all.acquire()
+            while True:
+                while (wait := max(state.next_start, state.paused_until)
+                       - self.loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                state.next_start = self.loop.time() + self.interval
+                await self.all.acquire()
+                if state.paused_until <= self.loop.time():
+                    break
+                self.all.release()  # a 429 paused the host while this one waited
         except BaseException:
             state.slots.release()
             raise
