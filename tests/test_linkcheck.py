@@ -4,7 +4,6 @@ failure history. Timeouts and waits are set small through the command's options.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
 import socket
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from atlas.cli import main
-from atlas.linkcheck import http, run, scheduler
+from atlas.linkcheck import http, run
 from atlas.linkcheck.cache import Cache
 from atlas.linkcheck.model import Link
 from atlas.linkcheck.urls import split_url
@@ -482,44 +481,6 @@ def test_global_concurrency_limit_across_hosts(serve, check) -> None:
     status, _ = check(urls, "--host-concurrency", "4", "--max-concurrency", "5")
     assert status == 0
     assert shared.max_active == 5
-
-
-def test_free_slots_go_to_the_host_with_the_most_waiting() -> None:
-    """When the global limit binds, the host that would otherwise finish last is served
-    first; retries go ahead; a request cancelled while queued takes no slot."""
-
-    async def scenario() -> list[str]:
-        slots = scheduler.QueueSlots(total=1, per_host=4, interval=0)
-        order: list[str] = []
-
-        async def one(host: str, urgent: bool = False) -> None:
-            await slots.acquire(host, urgent)
-            order.append(host + ("!" if urgent else ""))
-
-        async def next_turn() -> None:  # the holder of the one slot gives it back
-            done = len(order)
-            slots.release(order[-1].rstrip("!"))
-            while len(order) == done:
-                await asyncio.sleep(0)
-
-        tasks = [asyncio.ensure_future(one(host)) for host in ["small"] * 3 + ["big"] * 7]
-        await asyncio.sleep(0)
-        tasks.pop().cancel()
-        await asyncio.sleep(0)
-        await next_turn()
-        tasks.append(asyncio.ensure_future(one("small", urgent=True)))
-        await asyncio.sleep(0)
-        for _ in range(8):
-            await next_turn()
-        slots.release(order[-1].rstrip("!"))
-        await asyncio.gather(*tasks, return_exceptions=True)
-        assert slots.active == 0 and all(q.active == 0 for q in slots.hosts.values())
-        return order
-
-    order = asyncio.run(scenario())
-    assert order[:3] == ["small", "big", "small!"]
-    assert order[3:6] == ["big"] * 3  # 5, 4 and 3 "big" waiting against 2 "small"
-    assert sorted(order[6:]) == ["big", "big", "small", "small"]
 
 
 def test_minimum_interval_between_requests_to_a_host(serve, check) -> None:

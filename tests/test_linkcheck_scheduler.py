@@ -1,5 +1,6 @@
 """The scheduler on its own (no HTTP): the per-host and the global limit, the interval
-between starts on one host, a host paused by a 429, and waiters cancelled in the queue."""
+between starts on one host, a host paused by a 429, waiters cancelled in the queue, and
+which host gets a free slot when the global limit binds."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 from atlas.linkcheck import scheduler
 
 pytestmark = pytest.mark.timeout(30)
-VARIANTS = [scheduler.QueueSlots, scheduler.SemaphoreSlots]
 
 
 def scenario(test: Callable[[], Awaitable[None]]) -> None:
@@ -22,10 +22,9 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_per_host_and_global_limits(variant) -> None:
+def test_per_host_and_global_limits() -> None:
     async def test() -> None:
-        slots = variant(total=3, per_host=2, interval=0)
+        slots = scheduler.Slots(total=3, per_host=2, interval=0)
         got: list[str] = []
 
         async def one(host: str) -> None:
@@ -48,11 +47,10 @@ def test_per_host_and_global_limits(variant) -> None:
     scenario(test)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_interval_between_starts_and_a_paused_host(variant) -> None:
+def test_interval_between_starts_and_a_paused_host() -> None:
     async def test() -> None:
         loop = asyncio.get_running_loop()
-        slots = variant(total=10, per_host=4, interval=0.05)
+        slots = scheduler.Slots(total=10, per_host=4, interval=0.05)
         starts: list[float] = []
 
         async def one(host: str) -> None:
@@ -72,10 +70,9 @@ def test_interval_between_starts_and_a_paused_host(variant) -> None:
     scenario(test)
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_a_waiter_cancelled_in_the_queue_takes_no_slot(variant) -> None:
+def test_a_waiter_cancelled_in_the_queue_takes_no_slot() -> None:
     async def test() -> None:
-        slots = variant(total=1, per_host=1, interval=0)
+        slots = scheduler.Slots(total=1, per_host=1, interval=0)
         await slots.acquire("a")
         waiting = [asyncio.ensure_future(slots.acquire("a")),
                    asyncio.ensure_future(slots.acquire("b"))]
@@ -92,3 +89,41 @@ def test_a_waiter_cancelled_in_the_queue_takes_no_slot(variant) -> None:
         assert slots.active == 0
 
     scenario(test)
+
+
+def test_free_slots_go_to_the_host_with_the_most_waiting() -> None:
+    """When the global limit binds, the host that would otherwise finish last is served
+    first; retries go ahead; a request cancelled while queued takes no slot."""
+
+    async def scenario() -> list[str]:
+        slots = scheduler.Slots(total=1, per_host=4, interval=0)
+        order: list[str] = []
+
+        async def one(host: str, urgent: bool = False) -> None:
+            await slots.acquire(host, urgent)
+            order.append(host + ("!" if urgent else ""))
+
+        async def next_turn() -> None:  # the holder of the one slot gives it back
+            done = len(order)
+            slots.release(order[-1].rstrip("!"))
+            while len(order) == done:
+                await asyncio.sleep(0)
+
+        tasks = [asyncio.ensure_future(one(host)) for host in ["small"] * 3 + ["big"] * 7]
+        await asyncio.sleep(0)
+        tasks.pop().cancel()
+        await asyncio.sleep(0)
+        await next_turn()
+        tasks.append(asyncio.ensure_future(one("small", urgent=True)))
+        await asyncio.sleep(0)
+        for _ in range(8):
+            await next_turn()
+        slots.release(order[-1].rstrip("!"))
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert slots.active == 0 and all(q.active == 0 for q in slots.hosts.values())
+        return order
+
+    order = asyncio.run(scenario())
+    assert order[:3] == ["small", "big", "small!"]
+    assert order[3:6] == ["big"] * 3  # 5, 4 and 3 "big" waiting against 2 "small"
+    assert sorted(order[6:]) == ["big", "big", "small", "small"]

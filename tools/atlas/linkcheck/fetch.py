@@ -12,7 +12,7 @@ from atlas.linkcheck.http import Attempt, Transport, parse_retry_after
 from atlas.linkcheck.model import Hop, Link, Outcome, Result, Verdict
 from atlas.linkcheck.moves import moved_to
 from atlas.linkcheck.options import Options
-from atlas.linkcheck.scheduler import Scheduler
+from atlas.linkcheck.scheduler import Slots
 from atlas.linkcheck.urls import fragment_found, host_of, split_url
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -36,7 +36,7 @@ def classify(attempt: Attempt) -> Verdict:
 class Fetcher:
     """Fetches links under the limits; one instance per run."""
 
-    def __init__(self, options: Options, slots: Scheduler, transport: Transport,
+    def __init__(self, options: Options, slots: Slots, transport: Transport,
                  run_end: float) -> None:
         self.options, self.slots, self.transport = options, slots, transport
         self.run_end = run_end

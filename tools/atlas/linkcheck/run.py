@@ -12,7 +12,7 @@ from atlas.linkcheck.fetch import Fetcher
 from atlas.linkcheck.http import Transport
 from atlas.linkcheck.model import Link, Result, Verdict
 from atlas.linkcheck.options import Options
-from atlas.linkcheck.scheduler import make_scheduler
+from atlas.linkcheck.scheduler import Slots
 from atlas.linkcheck.urls import host_of
 
 Progress = Callable[[int, int], None]
@@ -59,8 +59,7 @@ async def check_links(links: list[Link], options: Options, cache: Cache,
     if not groups:
         return results, 0
     loop = asyncio.get_running_loop()
-    slots = make_scheduler(options.max_concurrency, options.host_concurrency,
-                           options.host_interval)
+    slots = Slots(options.max_concurrency, options.host_concurrency, options.host_interval)
     transport = Transport(options, resolver)
     fetcher = Fetcher(options, slots, transport, loop.time() + options.deadline)
     order = queue_order(groups, cache.previous_elapsed)

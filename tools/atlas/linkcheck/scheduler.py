@@ -1,6 +1,10 @@
 """Politeness: when a request may start. At most ``per_host`` requests in flight to one
 host, starting ``interval`` apart (a 429's Retry-After pauses the whole host), and at most
-``total`` in all. Redirect hops take a slot on their own host like any request."""
+``total`` in all. Redirect hops take a slot on their own host like any request.
+
+Kept because it pays for itself against per-host and global semaphores with a per-host
+next start (as lychee schedules): ``make bench-linkcheck`` runs both on one workload, and
+the README gives the figures."""
 
 from __future__ import annotations
 
@@ -8,72 +12,6 @@ import asyncio
 import heapq
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol
-
-
-class Scheduler(Protocol):
-    def pause_until(self, host: str, moment: float) -> None: ...
-    async def acquire(self, host: str, urgent: bool = False) -> None: ...
-    def release(self, host: str) -> None: ...
-
-
-# ---------------------------------------------------------------------------------------
-# Semaphores, as lychee does it
-
-
-@dataclass
-class HostSlots:
-    slots: asyncio.Semaphore
-    next_start: float = 0.0  # the interval after the last start
-    paused_until: float = 0.0  # a 429's Retry-After
-
-
-class SemaphoreSlots:
-    """A semaphore per host, one for all, and a per-host next-start time.
-
-    A request takes its host's slot, waits for the host's next start (the interval, or a
-    429's pause), then takes a global slot, so no global slot is held by a request waiting
-    for a busy host. Waiters are served first come, first served.
-    """
-
-    def __init__(self, total: int, per_host: int, interval: float) -> None:
-        self.total, self.per_host, self.interval = total, per_host, interval
-        self.all = asyncio.Semaphore(total)
-        self.hosts: dict[str, HostSlots] = {}
-        self.active = 0
-        self.loop = asyncio.get_running_loop()
-
-    def pause_until(self, host: str, moment: float) -> None:
-        state = self.hosts[host]
-        state.paused_until = max(state.paused_until, moment)
-
-    async def acquire(self, host: str, urgent: bool = False) -> None:
-        state = self.hosts.get(host) or self.hosts.setdefault(
-            host, HostSlots(asyncio.Semaphore(self.per_host)))
-        await state.slots.acquire()
-        try:
-            while True:
-                while (wait := max(state.next_start, state.paused_until)
-                       - self.loop.time()) > 0:
-                    await asyncio.sleep(wait)
-                state.next_start = self.loop.time() + self.interval
-                await self.all.acquire()
-                if state.paused_until <= self.loop.time():
-                    break
-                self.all.release()  # a 429 paused the host while this one waited
-        except BaseException:
-            state.slots.release()
-            raise
-        self.active += 1
-
-    def release(self, host: str) -> None:
-        self.active -= 1
-        self.all.release()
-        self.hosts[host].slots.release()
-
-
-# ---------------------------------------------------------------------------------------
-# One queue per host, and a heap of hosts
 
 
 @dataclass(eq=False)
@@ -90,8 +28,8 @@ class HostQueue:
     timer: asyncio.TimerHandle | None = None
 
 
-class QueueSlots:
-    """Both limits in one place.
+class Slots:
+    """Both limits in one place, as a queue per host and a heap of the hosts that may start.
 
     A request is given both slots at once, so no host slot sits idle while its request waits
     for the global limit. When the global limit binds, the next free slot goes to a host
@@ -178,10 +116,3 @@ class QueueSlots:
         queue.timer = None
         self._offer(queue)
         self._dispatch()
-
-
-def make_scheduler(total: int, per_host: int, interval: float, kind: str = "queue"
-                   ) -> SemaphoreSlots | QueueSlots:
-    if kind == "semaphore":
-        return SemaphoreSlots(total, per_host, interval)
-    return QueueSlots(total, per_host, interval)
