@@ -14,6 +14,9 @@ from atlas.linkcheck.model import Result, Verdict
 
 PACKAGE = Path(__file__).resolve().parents[1] / "tools" / "atlas" / "linkcheck"
 MODULES = sorted(path.stem for path in PACKAGE.glob("*.py") if path.stem != "__init__")
+# The order of the README's module map: each module imports only modules before it.
+LAYERS = ["model", "options", "urls", "moves", "pages", "site_check", "inputs", "scheduler",
+          "http", "cache", "fetch", "run", "report", "fix", "command"]
 
 
 def imports_of(module: str) -> set[str]:
@@ -46,6 +49,12 @@ def test_the_import_graph_has_no_cycle() -> None:
 
     for module in MODULES:
         visit(module, ())
+
+
+def test_each_module_imports_only_those_before_it() -> None:
+    assert sorted(LAYERS) == MODULES
+    for index, module in enumerate(LAYERS):
+        assert imports_of(module) <= set(LAYERS[:index]), module
 
 
 def test_the_report_reads_the_model_only() -> None:
