@@ -235,20 +235,6 @@ def test_get_when_head_is_refused_or_errs(serve, check, refusal: int) -> None:
     assert other.count("/plain", "HEAD") == 1 and other.count("/plain", "GET") == 0
 
 
-def test_a_transient_5xx_on_head_does_not_make_the_host_get_only(serve, check) -> None:
-    server = serve()
-    answers = iter([503])
-    server.routes["/flaky"] = lambda h: h.reply(next(answers, 200))
-    server.page("/next")
-    server.page("/last")
-    urls = [server.url(path) for path in ("/flaky", "/next", "/last")]
-    status, _ = check(urls, "--host-concurrency", "1")
-    assert status == 0
-    hits = [(hit.method, hit.path) for hit in server.hits]
-    assert hits.index(("GET", "/flaky")) < hits.index(("HEAD", "/last"))
-    assert server.count(method="GET") == 1  # HEAD is still trusted after the 503
-
-
 def test_huge_body_is_never_downloaded(serve, check) -> None:
     server = serve()
     sent = {"bytes": 0}

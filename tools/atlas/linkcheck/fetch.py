@@ -83,7 +83,7 @@ class Fetcher:
         host = host_of(url)
         method = "GET" if want_anchors or host in self.get_only else "HEAD"
         failures = limited = 0
-        head_failed = head_lied = False
+        head_failed = False
         first: float | None = None
         while True:
             attempt = await self.request(method, url, want_anchors, limited,
@@ -94,8 +94,7 @@ class Fetcher:
             if method == "HEAD" and status is not None and status >= 400 and status != 429:
                 if status in HEAD_REFUSED_STATUSES:
                     self.get_only.add(host)
-                # A 4xx that GET contradicts is a HEAD to distrust; a 5xx may be transient.
-                method, head_failed, head_lied = "GET", True, status < 500
+                method, head_failed = "GET", True
                 continue
             if method == "HEAD" and attempt.kind == "connection":
                 method = "GET"  # some servers drop HEAD on the floor
@@ -113,7 +112,7 @@ class Fetcher:
                 await self.sleep(self.options.retry_wait * 2 ** failures)
                 failures += 1
                 continue
-            if head_lied and status is not None and status < 400:
+            if head_failed and status is not None and status < 400:
                 self.get_only.add(host)  # HEAD lied here once: ask this host with GET only
             return attempt
 
