@@ -10,7 +10,7 @@ MKDOCS := $(VENV)/bin/mkdocs
 TORCH_PIN ?= torch==2.13.0
 
 .PHONY: serve build validate linkcheck test test-fast lint browser bench-site bench-linkcheck \
-        bench-examples bench-examples-gpu clean
+        bench-refresh bench-examples bench-examples-gpu clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ bench-explorer: $(VENV)/.site browser
 
 bench-linkcheck: $(VENV)/.test
 	$(PY) bench/linkcheck_bench.py
+
+# atlas refresh of 1,000 repositories against the loopback fake of GitHub's API.
+bench-refresh: $(VENV)/.test
+	$(PY) bench/refresh_bench.py
 
 bench-examples: $(VENV)/.test
 	$(PY) bench/examples_bench.py

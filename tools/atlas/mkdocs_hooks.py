@@ -20,7 +20,8 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from atlas import publish, site
-from atlas.catalog import Catalog, load_catalog
+from atlas.catalog import METADATA_NAME, Catalog, load_catalog
+from atlas.refresh import activity, metadata
 
 log = logging.getLogger("mkdocs.plugins.atlas")
 logging.getLogger("jieba").setLevel(logging.WARNING)  # its start-up chatter is not news
@@ -46,8 +47,8 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     settings = _settings(config)
     root = _project_root(config)
     lang = settings.get("lang", "en")
-    catalog: Catalog = settings.get("loaded_catalog") or load_catalog(
-        root / settings.get("catalog_dir", "catalog"))
+    catalog_dir = root / settings.get("catalog_dir", "catalog")
+    catalog: Catalog = settings.get("loaded_catalog") or load_catalog(catalog_dir)
     if catalog.problems:
         listing = "\n".join(map(str, catalog.problems))
         raise PluginError(f"the catalog has {len(catalog.problems)} problem(s); "
@@ -55,8 +56,14 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     examples = site.load_examples(catalog, root / settings.get("examples_dir", "examples"))
     docs_dir = Path(config.docs_dir)
     learn_pages = {p.relative_to(docs_dir).as_posix() for p in (docs_dir / "learn").glob("*.md")}
+    # catalog/metadata.json (`atlas refresh`) is optional: without it the site is as before.
+    try:
+        facts = metadata.load(catalog_dir / METADATA_NAME)
+    except metadata.MetadataError as error:
+        raise PluginError(str(error)) from None
     _state.update(catalog=catalog, examples=examples, lang=lang, root=root,
-                  learn_pages=learn_pages, by_id=catalog.by_id())
+                  learn_pages=learn_pages, by_id=catalog.by_id(),
+                  activity=activity.activities(facts, activity.build_day()))
     sections = site.generated_nav(catalog, lang, examples)
     if config.nav:
         config.nav = _expand_nav(config.nav, sections)
@@ -83,11 +90,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         f"{config.repo_url.rstrip('/')}/edit/main" if config.repo_url else None)
     pages = site.generate_pages(_state["catalog"], _state["lang"], _state["examples"],
                                 _state["root"], _state["learn_pages"], edit_base,
-                                config.repo_url)
+                                config.repo_url, _state["activity"])
     pages.update(publish.site_outputs(
         _state["catalog"], _state["lang"], _public_url(config), config.site_name,
         config.use_directory_urls, primary=_state["lang"] == "en",
-        suggest_url=site.suggest_url(config.repo_url)))
+        suggest_url=site.suggest_url(config.repo_url), activity=_state["activity"]))
     for uri, content in pages.items():
         if files.get_file_from_path(uri) is not None:
             raise PluginError(f"docs/{uri} would be overwritten by a generated page; "
@@ -100,7 +107,14 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     return files
 
 
+# The site's own teaching pages rank above catalog entries that share their words
+# (a query for "扩散模型" should find the Learn page before a course named after it).
+LEARN_SEARCH_BOOST = 2
+
+
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    if page.file.src_uri.startswith("learn/"):
+        page.meta.setdefault("search", {}).setdefault("boost", LEARN_SEARCH_BOOST)
     try:
         return site.expand_markers(markdown, _state["catalog"], _state["lang"],
                                    page.file.src_uri)
