@@ -10,6 +10,7 @@ hop, each under its own host's limits) and the connection pool has no limits of 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email.utils
 import socket
 import ssl
@@ -63,10 +64,12 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return float(value)
     try:
         moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     if moment is None:
         return None
+    if moment.tzinfo is None:  # "-0000" parses naive: HTTP dates are always UTC
+        moment = moment.replace(tzinfo=dt.timezone.utc)
     return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
