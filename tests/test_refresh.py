@@ -347,7 +347,10 @@ def test_an_interrupted_run_keeps_what_it_fetched(
     process = subprocess.Popen(
         [sys.executable, "-m", "atlas", "refresh", "--catalog", str(catalog), "--cache",
          str(tmp_path / "cache.json"), "--concurrency", "github=1"], cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+        # A shell without job control starts background jobs with SIGINT ignored, and the
+        # child would inherit that: give it the default, as a terminal's Ctrl-C finds it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 30
     while fake.requests < 10 and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -17,7 +17,7 @@ from atlas import __version__
 COMMAND_MODULES = [
     "atlas.catalog",
     "atlas.scaffold",
-    "atlas.linkcheck",
+    "atlas.linkcheck.command",
     "atlas.refresh",
 ]
 

@@ -27,8 +27,9 @@ import aiohttp
 from multidict import CIMultiDict
 
 from atlas import __version__
+from atlas.linkcheck.http import parse_retry_after
 from atlas.refresh.cache import Cache, Cached
-from atlas.refresh.limits import Limits, Stopped, retry_after
+from atlas.refresh.limits import Limits, Stopped
 from atlas.refresh.targets import Service
 
 USER_AGENT = f"AIGC-Atlas-refresh/{__version__} (the AIGC Atlas catalog's metadata refresh)"
@@ -162,7 +163,7 @@ class Client:
                 if answer_headers.get("X-RateLimit-Remaining") == "0":
                     limits.spent(answer_headers.get("X-RateLimit-Reset"))
                     continue  # reserve() waits for the reset, or stops
-                wait = retry_after(answer_headers.get("Retry-After"))
+                wait = parse_retry_after(answer_headers.get("Retry-After"))
                 if wait is not None or status == 429 or b"rate limit" in body.lower():
                     secondary += 1
                     if secondary > MAX_SECONDARY_WAITS:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 from pathlib import Path
 from typing import TextIO
 
+from atlas.linkcheck.command import duration
 from atlas.refresh.targets import Service
 
 PROGRESS_MIN_ENTRIES = 20
@@ -41,15 +41,6 @@ class Progress:
     def finish(self) -> None:
         self.stream.write("\r" + " " * (self.width + 40) + "\r")
         self.stream.flush()
-
-
-def _duration(text: str) -> float:
-    """Seconds from '90', '90s', '15m', '12h' or '7d' (as `atlas linkcheck` reads them)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 12h or 7d")
-    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[
-        match.group(2)]
 
 
 def _concurrency(text: str) -> tuple[Service, int]:
@@ -110,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the file to write (default: DIR/metadata.json)")
     parser.add_argument("--only", nargs="+", metavar="ID", default=None,
                         help="refresh and report these entries only")
-    parser.add_argument("--max-age", type=_duration, default=0.0, metavar="AGE",
+    parser.add_argument("--max-age", type=duration, default=0.0, metavar="AGE",
                         help="skip entries checked less than AGE ago (90s, 15m, 12h, 7d; "
                              "default 0: every entry)")
     parser.add_argument("--no-fetch", action="store_true",
@@ -134,7 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="retries of a 5xx, timeout or lost connection (3)")
     parser.add_argument("--retry-wait", type=_seconds, default=1.0, metavar="SECONDS",
                         help="first wait before a retry, doubled each time (1)")
-    parser.add_argument("--max-wait", type=_duration, default=900.0, metavar="DURATION",
+    parser.add_argument("--max-wait", type=duration, default=900.0, metavar="DURATION",
                         help="longest wait for a rate limit to lift (default 15m); a longer "
                              "one stops asking that service, keeping what was fetched")
     for service in Service:

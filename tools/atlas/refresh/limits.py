@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email.utils
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,20 +23,6 @@ from atlas.refresh.targets import Service
 RESET_MARGIN = 1.0  # seconds after the announced reset: clocks differ
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-
-
-def retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (delay-seconds or an HTTP date)."""
-    value = (value or "").strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 class Stopped(Exception):

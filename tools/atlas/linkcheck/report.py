@@ -1,7 +1,8 @@
 """Reports of `atlas linkcheck`: terminal text, JSON and Markdown, and the progress bar.
 
 Each report groups results by verdict, worst first, and says where every URL was written
-(file and line), because the person reading it has to go and edit that line.
+(file and line), because the person reading it has to go and edit that line. It reads the
+result model only.
 """
 
 from __future__ import annotations
@@ -11,28 +12,35 @@ import time
 from collections import Counter
 from typing import Any, TextIO
 
-from atlas.linkcheck import VERDICTS, Result
+from atlas.linkcheck.model import Result, Verdict
 
-# Worst first; ok last and, in text, only counted.
-ORDER = ("broken", "blocked", "rate_limited", "redirected", "unsupported", "excluded", "ok")
 HEADINGS = {
-    "broken": "Broken",
-    "blocked": "Blocked (a bot wall answered; not known to be dead)",
-    "rate_limited": "Rate limited (still 429 after waiting)",
-    "redirected": "Redirected (alive; update the entry to the final URL)",
-    "unsupported": "Not checked (unsupported scheme)",
-    "excluded": "Excluded",
-    "ok": "OK",
+    Verdict.BROKEN: "Broken",
+    Verdict.BLOCKED: "Blocked (a bot wall answered; not known to be dead)",
+    Verdict.RATE_LIMITED: "Rate limited (still 429 after waiting)",
+    Verdict.MOVED: "Moved (a permanent redirect; `atlas linkcheck --fix` rewrites the entry)",
+    Verdict.REDIRECTED: "Redirected (alive; temporary, or only https, a slash or www added)",
+    Verdict.UNSUPPORTED: "Not checked (unsupported scheme)",
+    Verdict.EXCLUDED: "Excluded",
+    Verdict.OK: "OK",
 }
+# Verdicts the Markdown report lists link by link (it only counts the others).
+LISTED_IN_MARKDOWN = (Verdict.BROKEN, Verdict.BLOCKED, Verdict.RATE_LIMITED, Verdict.MOVED,
+                      Verdict.REDIRECTED)
 
 
 def describe(result: Result, fail_after: int) -> str:
     """The one-line reason shown after the URL."""
-    if result.verdict == "redirected":
-        hops = ", ".join(str(hop["status"]) for hop in result.redirects)
-        return f"-> {result.final_url} ({hops})"
-    text = result.error or (str(result.status) if result.status else "")
-    if result.verdict == "broken" and not result.failing:
+    hops = ", ".join(str(hop.status) for hop in result.redirects)
+    if result.verdict is Verdict.MOVED:
+        text = f"-> {result.moved_to} ({hops})"
+        if result.final_url and (result.moved_to or "").split("#")[0] != result.final_url:
+            text += f"; then a temporary redirect to {result.final_url}"
+    elif result.verdict is Verdict.REDIRECTED:
+        text = f"-> {result.final_url} ({hops})"
+    else:
+        text = result.error or (str(result.status) if result.status else "")
+    if result.verdict is Verdict.BROKEN and not result.failing:
         if result.failed_runs and result.failed_runs < fail_after:
             text += f" [failed {result.failed_runs} of {fail_after} runs; not reported yet]"
         elif result.timed_out:
@@ -44,7 +52,7 @@ def describe(result: Result, fail_after: int) -> str:
 
 def summary_line(results: list[Result], stats: dict[str, Any]) -> str:
     counts = Counter(result.verdict for result in results)
-    parts = ", ".join(f"{counts[v]} {v}" for v in ORDER if counts[v])
+    parts = ", ".join(f"{counts[v]} {v}" for v in Verdict if counts[v])
     failing = sum(result.failing for result in results)
     verdict = f"{failing} failing" if failing else "nothing broken"
     return (f"atlas linkcheck: {len(results)} links: {parts or 'none'}; {verdict} "
@@ -55,9 +63,9 @@ def summary_line(results: list[Result], stats: dict[str, Any]) -> str:
 def render_text(results: list[Result], stats: dict[str, Any], verbose: bool) -> str:
     lines: list[str] = []
     grouped = group(results)
-    for verdict in ORDER:
+    for verdict in Verdict:
         items = grouped.get(verdict, [])
-        if not items or (verdict == "ok" and not verbose):
+        if not items or (verdict is Verdict.OK and not verbose):
             continue
         lines.append(f"{HEADINGS[verdict]}: {len(items)}")
         for result in items:
@@ -73,7 +81,7 @@ def render_text(results: list[Result], stats: dict[str, Any], verbose: bool) -> 
 def render_json(results: list[Result], stats: dict[str, Any]) -> str:
     counts = Counter(result.verdict for result in results)
     data = {
-        "summary": {**{v: counts[v] for v in VERDICTS}, "total": len(results),
+        "summary": {**{v.value: counts[v] for v in Verdict}, "total": len(results),
                     "failing": sum(r.failing for r in results), **stats},
         "results": [result.to_json() for result in sort(results)],
     }
@@ -91,11 +99,11 @@ def render_markdown(results: list[Result], stats: dict[str, Any]) -> str:
              f"{len(results)} links checked in {stats['elapsed']:.0f} s; "
              + (f"**{failing} failing**." if failing else "nothing broken."), "",
              "| Verdict | Links |", "| --- | ---: |"]
-    lines += [f"| {v} | {counts[v]} |" for v in ORDER if counts[v]]
+    lines += [f"| {v} | {counts[v]} |" for v in Verdict if counts[v]]
     grouped = group(results)
-    for verdict in ORDER[:-1]:
+    for verdict in LISTED_IN_MARKDOWN:
         items = grouped.get(verdict, [])
-        if not items or verdict in ("excluded", "unsupported"):
+        if not items:
             continue
         lines += ["", f"## {HEADINGS[verdict]}", "", "| URL | Problem | Where |",
                   "| --- | --- | --- |"]
@@ -106,8 +114,8 @@ def render_markdown(results: list[Result], stats: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def group(results: list[Result]) -> dict[str, list[Result]]:
-    grouped: dict[str, list[Result]] = {}
+def group(results: list[Result]) -> dict[Verdict, list[Result]]:
+    grouped: dict[Verdict, list[Result]] = {}
     for result in sort(results):
         grouped.setdefault(result.verdict, []).append(result)
     return grouped
@@ -117,7 +125,7 @@ def sort(results: list[Result]) -> list[Result]:
     """Worst verdict first, then failing before tolerated, then by where it was written."""
     def key(result: Result) -> tuple[Any, ...]:
         first = result.sources[0] if result.sources else None
-        return (ORDER.index(result.verdict), not result.failing,
+        return (result.verdict.rank, not result.failing,
                 first.file if first else "", first.line if first else 0, result.url)
     return sorted(results, key=key)
 
