@@ -9,6 +9,7 @@ and ``mkdocs serve`` always produce both languages and read the catalog once.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,15 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
                                    page.file.src_uri)
     except site.MarkerError as error:
         raise PluginError(str(error)) from None
+
+
+EMPTY_HEADER_CELL = re.compile(r"<th((?:\s[^>]*)?)>\s*</th>")
+
+
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """An empty corner of a table (``| | a | b |``, as in the examples' READMEs) is a data
+    cell, not a header without a name (axe-core empty-table-header)."""
+    return EMPTY_HEADER_CELL.sub(r"<td\1></td>", html)
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
