@@ -46,7 +46,9 @@ document.addEventListener("click", onLanguageClick, true);
    group. Material does the same for code blocks. A ResizeObserver re-checks on every change
    of size (the window, the explorer's rows); tables are wrapped by Material's script and the
    explorer's table comes later, so new wrappers are looked for as they are added. */
-const SCROLLERS = ".katex-display, .md-typeset__scrollwrap";
+/* A display formula scrolls in its own box on a wide screen (atlas.css) and in Material's
+   div.arithmatex, which narrows the formula to its content, on a narrow one. */
+const SCROLLERS = ".katex-display, div.arithmatex, .md-typeset__scrollwrap";
 const SCROLL_NAMES = {
   en: { formula: "Formula (scrolls sideways)", table: "Table (scrolls sideways)" },
   zh: { formula: "公式（可横向滚动）", table: "表格（可横向滚动）" },
@@ -61,7 +63,7 @@ function markScrollable(element) {
     element.tabIndex = 0;
     element.setAttribute("role", "group");
     element.setAttribute("aria-label",
-      element.classList.contains("katex-display") ? names.formula : names.table);
+      element.matches(".katex-display, .arithmatex") ? names.formula : names.table);
   } else {
     delete element.dataset.atlasScrolls;
     for (const name of ["tabindex", "role", "aria-label"]) element.removeAttribute(name);
