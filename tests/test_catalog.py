@@ -50,6 +50,40 @@ def test_real_catalog_is_valid() -> None:
         "evaluation", "deployment"}
 
 
+# The topics the 2026 taxonomy added (issue 11): each needs more entries than a topic of old.
+NEW_TOPICS = ("image-generation", "video-generation", "speech-synthesis", "music-generation",
+              "speech-recognition", "3d-generation", "vision-language-models", "flow-matching",
+              "code-generation", "agents", "rag", "fine-tuning", "reasoning-models",
+              "efficient-inference", "datasets", "llm-benchmarks", "generation-metrics",
+              "content-provenance", "ai-policy")
+LEARNING = ("book", "website", "course")  # kinds a reader learns from
+
+
+def test_real_catalog_coverage() -> None:
+    """What the catalog promises its readers, so that coverage cannot silently decay."""
+    from collections import Counter
+
+    catalog = load_catalog(CATALOG)
+    entries = catalog.entries
+    kinds = Counter(entry.kind for entry in entries)
+    assert len(entries) >= 400
+    assert kinds["paper"] >= 60 and kinds["model"] >= 40 and kinds["dataset"] >= 10
+    assert sum(entry.kind == "paper" and entry.year >= 2023 for entry in entries) >= 25
+    chinese = [entry for entry in entries if "zh" in entry.languages or "china" in entry.tags]
+    assert len(chinese) / len(entries) >= 0.35, f"{len(chinese)} of {len(entries)} in Chinese"
+    for topic in catalog.topics.values():
+        members = [entry for entry in entries if topic.id in entry.topics]
+        least = 8 if topic.id in NEW_TOPICS else 5
+        assert len(members) >= least, (topic.id, len(members))
+        assert 3 <= len(topic.start_here) <= 5, (topic.id, "start here")
+        if topic.id in NEW_TOPICS:  # a paper, a tool or model or dataset, something to learn from
+            present = {entry.kind for entry in members}
+            assert present & {"paper"} or topic.id == "ai-policy", topic.id
+            assert present & {"tool", "model", "dataset"} or topic.id == "ai-policy", topic.id
+            assert present & set(LEARNING), topic.id
+    assert set(NEW_TOPICS) <= set(catalog.topics)
+
+
 def test_real_catalog_content_size() -> None:
     """Issue 2: at least 20 books, 20 websites and 20 tools, in English and Chinese."""
     entries = load_catalog(CATALOG).entries
@@ -469,6 +503,30 @@ def test_rules_read_from_the_schema() -> None:
     assert {"title", "description", "authors", "commercial_note", "developer"} <= set(
         RULES.text_fields)
     assert RULES.vocabulary("level") == ("beginner", "intermediate", "advanced")
+
+
+def test_the_per_kind_validators_agree_with_the_whole_schema(make_catalog) -> None:
+    """The validator uses one flat schema per kind (derived, and faster); editors and the
+    export use catalog/schema.json itself: both must accept and refuse the same entries."""
+    import yaml
+
+    cases = [GOOD_BOOK, GOOD_MODEL, GOOD_DATASET,
+             GOOD_BOOK.replace("isbn: 978-0-262-03561-3", "weights: open"),
+             GOOD_MODEL.replace("developer: Example Lab\n", ""),
+             GOOD_MODEL.replace("license: LicenseRef-Example-Community-License\n", ""),
+             GOOD_MODEL.replace("commercial_use: conditional", "commercial_use: allowed"),
+             GOOD_DATASET.replace("size: [5.85B image-text-pairs, 240 TB]", "size: [x]"),
+             GOOD_BOOK.replace("kind: book", "kind: paper"),
+             GOOD_BOOK.replace("kind: book", "kind: tool").replace("access: free",
+                                                                   "access: open-source")]
+    whole = RULES.validator()
+    for text in cases:
+        data = yaml.safe_load(text)
+        data["added"] = str(data["added"])
+        flat = RULES.kind_validator(data["kind"])
+        assert whole.is_valid(data) == flat.is_valid(data), text[:200]
+    assert sum(RULES.kind_validator(yaml.safe_load(t)["kind"]).is_valid(
+        {**yaml.safe_load(t), "added": "2026-12-01"}) for t in cases) == 4
 
 
 def test_the_typed_entry_has_exactly_the_schemas_fields() -> None:

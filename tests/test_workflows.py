@@ -67,7 +67,8 @@ def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_workflows_exist() -> None:
-    assert {p.name for p in WORKFLOWS} >= {"tests.yml", "linkcheck.yml", "deploy.yml"}
+    assert {p.name for p in WORKFLOWS} >= {"tests.yml", "linkcheck.yml", "deploy.yml",
+                                           "refresh.yml"}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -85,7 +86,10 @@ def test_workflow_structure_and_permissions(path: Path) -> None:
         for key, level in job.get("permissions", {}).items():
             if level == "write":
                 assert (path.name, key) in {("linkcheck.yml", "issues"),
-                                            ("deploy.yml", "pages"), ("deploy.yml", "id-token")}
+                                            ("deploy.yml", "pages"), ("deploy.yml", "id-token"),
+                                            ("refresh.yml", "contents"),
+                                            ("refresh.yml", "pull-requests"),
+                                            ("refresh.yml", "issues")}
         for step in job["steps"]:
             if "uses" in step:
                 assert re.fullmatch(r"[\w.-]+/[\w./-]+@v\d+", step["uses"]), step["uses"]
@@ -134,6 +138,35 @@ def test_linkcheck_workflow_keeps_its_history_and_one_issue() -> None:
     script = (ROOT / ".github/scripts/linkcheck-issue.sh").read_text(encoding="utf-8")
     assert "gh issue list --label" in script and "gh issue edit" in script
     assert "gh issue create" in script and "gh issue close" in script
+
+
+def test_refresh_workflow_proposes_one_pull_request_and_keeps_one_issue() -> None:
+    """Weekly; `atlas refresh` with its ETag cache kept between runs; the metadata goes to
+    one pull request from a branch of its own (never main), the findings and the link
+    checker's moves to one issue; write access only where those need it."""
+    workflow = load(ROOT / ".github/workflows/refresh.yml")
+    cron = workflow["on"]["schedule"][0]["cron"].split()
+    assert cron[2:4] == ["*", "*"] and cron[4].isdigit(), "weekly"
+    job = workflow["jobs"]["refresh"]
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write",
+                                  "issues": "write"}
+    run = "\n".join(step.get("run", "") for step in steps(workflow))
+    assert "atlas refresh --format markdown --output refresh-report.md" in run
+    assert "atlas linkcheck catalog --format json --output linkcheck.json" in run
+    assert "make build" in run, "the proposed metadata builds before it is proposed"
+    cached = [step for step in steps(workflow) if "actions/cache" in step.get("uses", "")]
+    assert {step["with"]["path"] for step in cached} == {".cache/atlas-refresh.json"}
+    token = next(step for step in steps(workflow) if step.get("id") == "refresh")["env"]
+    assert token["GITHUB_TOKEN"].startswith("${{ secrets.ATLAS_REFRESH_TOKEN ||")
+    text = (ROOT / ".github/workflows/refresh.yml").read_text(encoding="utf-8")
+    assert "git push" not in text, "pushing is the script's, to its own branch"
+    script = (ROOT / ".github/scripts/refresh-pr.sh").read_text(encoding="utf-8")
+    assert "branch=${REFRESH_BRANCH:-atlas/metadata}" in script
+    assert "gh pr list --head" in script and "gh pr edit" in script and "gh pr create" in script
+    assert 'HEAD:refs/heads/$branch"' in script and "refusing to push to $base" in script
+    issue = (ROOT / ".github/scripts/refresh-issue.sh").read_text(encoding="utf-8")
+    assert "gh issue list --label" in issue and "gh issue edit" in issue
+    assert "gh issue create" in issue and '"moved"' in issue
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")

@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "atlas.catalog",
     "atlas.scaffold",
     "atlas.linkcheck",
+    "atlas.refresh",
 ]
 
 

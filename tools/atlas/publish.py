@@ -15,13 +15,15 @@ only decide where the results go.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from atlas.catalog import Catalog, Entry
+from atlas.refresh.activity import Activity, Status
 from atlas.rules import Rules
 from atlas.site import (
     _CJK_GAP,
@@ -57,6 +59,10 @@ EXPLORER_LABELS: dict[str, dict[str, str]] = {
         "more": "Show {count} more", "title_col": "Title", "added": "Added", "none":
         "No entry matches these filters.", "feed": "Newest entries (Atom feed)",
         "export": "The whole catalog as JSON",
+        "activity": "Activity", "active": "Active in the last year",
+        "inactive": "No activity for a year", "archived": "Archived", "stars": "Stars",
+        "last_activity": "Last activity",
+        "fetched": "Stars and activity: GitHub, PyPI and Hugging Face data fetched {dates}.",
     },
     "zh": {
         "title": "资源筛选",
@@ -71,6 +77,9 @@ EXPLORER_LABELS: dict[str, dict[str, str]] = {
         "reset": "清除筛选", "shown": "显示 {shown} / {total} 项", "more": "再显示 {count} 项",
         "title_col": "标题", "added": "收录日期", "none": "没有符合条件的资源。",
         "feed": "最新收录（Atom 订阅）", "export": "整个目录的 JSON 数据",
+        "activity": "活跃度", "active": "最近一年内活跃", "inactive": "一年以上无活动",
+        "archived": "已归档", "stars": "星标", "last_activity": "最近活动",
+        "fetched": "星标与活跃度：来自 GitHub、PyPI 与 Hugging Face 的数据，获取于 {dates}。",
     },
 }
 
@@ -376,7 +385,17 @@ EXPLORER_FACETS = (("kind", "k", "kind"), ("level", "l", "level"), ("access", "x
                    ("weights", "w", "weights"), ("commercial", "c", "commercial_use"))
 
 
-def explorer_record(entry: Entry, catalog: Catalog, lang: str) -> dict[str, Any]:
+# The table's columns: (column id, record key, how a cell shows, sorted descending first).
+# The last two exist only when catalog/metadata.json covers some entry.
+EXPLORER_COLUMNS = (("title", "t", "title", False), ("kind", "k", "label", False),
+                    ("year", "y", "text", True), ("level", "l", "label", False),
+                    ("access", "x", "label", False), ("added", "d", "text", True))
+ACTIVITY_COLUMNS = (("stars", "st", "number", True), ("last_activity", "la", "text", True))
+ACTIVITY_FACET = ("activity", "ac")
+
+
+def explorer_record(entry: Entry, catalog: Catalog, lang: str,
+                    activity: Activity | None = None) -> dict[str, Any]:
     """One entry as the explorer needs it (short keys: the file has one per entry; keys of
     facets an entry has no value for are left out)."""
     record = {
@@ -395,14 +414,21 @@ def explorer_record(entry: Entry, catalog: Catalog, lang: str) -> dict[str, Any]
         "s": plain(entry.text("description", lang)),
         "tg": list(entry.tags),
     }
-    optional = {"md": entry.modalities_all, "w": entry.weights, "c": entry.commercial_use}
-    record.update({key: value for key, value in optional.items() if value})
+    optional: dict[str, Any] = {"md": entry.modalities_all, "w": entry.weights,
+                                "c": entry.commercial_use}
+    if activity:
+        optional.update(st=activity.stars, la=activity.last_activity,
+                        ac=activity.status.value if activity.status else None)
+    record.update({key: value for key, value in optional.items()
+                   if value or (key == "st" and value == 0)})
     return record
 
 
-def explorer_facets(catalog: Catalog, lang: str) -> list[dict[str, Any]]:
+def explorer_facets(catalog: Catalog, lang: str, with_activity: bool = False
+                    ) -> list[dict[str, Any]]:
     """Each facet with its label and its values in the schema's order (the order sorting by
-    that column follows, e.g. beginner < intermediate < advanced)."""
+    that column follows, e.g. beginner < intermediate < advanced); with the metadata, the
+    activity facet ("active in the last year", inactive, archived)."""
     rules, t, e = rules_of(catalog), LABELS[lang], EXPLORER_LABELS[lang]
     facets = []
     for facet, key, vocabulary in EXPLORER_FACETS:
@@ -415,12 +441,37 @@ def explorer_facets(catalog: Catalog, lang: str) -> list[dict[str, Any]]:
         facets.append({"id": facet, "key": key, "label": e[facet],
                        "many": key in ("g", "md"),
                        "values": [{"value": v, "label": names[v]} for v in values]})
+    if with_activity:
+        facet, key = ACTIVITY_FACET
+        facets.append({"id": facet, "key": key, "label": e[facet], "many": False,
+                       "values": [{"value": s.value, "label": e[s.value]} for s in Status]})
     return facets
 
 
-def explorer_data(catalog: Catalog, lang: str, directory_urls: bool = True) -> dict[str, Any]:
-    """The explorer's static JSON: its labels, its facets and their vocabularies (read from
-    the schema, so the script keeps no copy), the topic tree and every entry."""
+def explorer_columns(lang: str, with_activity: bool = False) -> list[dict[str, Any]]:
+    e = EXPLORER_LABELS[lang]
+    labels = {"title": e["title_col"], "added": e["added"]}
+    return [{"id": column, "key": key, "type": shown, "descending": descending,
+             "label": labels.get(column) or e[column]}
+            for column, key, shown, descending in
+            EXPLORER_COLUMNS + (ACTIVITY_COLUMNS if with_activity else ())]
+
+
+def fetched_dates(activity: Iterable[Activity]) -> str | None:
+    """When the metadata shown was fetched: a day, or the first and last."""
+    dates = sorted({a.fetched for a in activity})
+    if not dates:
+        return None
+    return dates[0] if len(dates) == 1 else f"{dates[0]} – {dates[-1]}"
+
+
+def explorer_data(catalog: Catalog, lang: str, directory_urls: bool = True,
+                  activity: Mapping[str, Activity] | None = None) -> dict[str, Any]:
+    """The explorer's static JSON: its labels, its columns, its facets and their
+    vocabularies (read from the schema, so the script keeps no copy), the topic tree and
+    every entry; with the metadata, stars, last activity and when they were fetched."""
+    activity = {key: value for key, value in (activity or {}).items()
+                if key in {entry.id for entry in catalog.entries}}
     topics = []
 
     def walk(parent: str | None, depth: int) -> None:
@@ -429,29 +480,39 @@ def explorer_data(catalog: Catalog, lang: str, directory_urls: bool = True) -> d
             walk(topic.id, depth + 1)
 
     walk(None, 0)
-    return {
+    data = {
         "version": EXPORT_VERSION,
         "lang": lang,
         "entryPath": "entries/{id}/" if directory_urls else "entries/{id}.html",
         "labels": EXPLORER_LABELS[lang],
-        "facets": explorer_facets(catalog, lang),
+        "columns": explorer_columns(lang, bool(activity)),
+        "facets": explorer_facets(catalog, lang, bool(activity)),
         "topics": topics,
-        "entries": [explorer_record(e, catalog, lang)
+        "entries": [explorer_record(e, catalog, lang, activity.get(e.id))
                     for e in sorted(catalog.entries, key=lambda e: (e.title.casefold(), e.id))],
     }
+    if activity:
+        data["fetched"] = fetched_dates(activity.values())
+    return data
 
 
-def explorer_json(catalog: Catalog, lang: str, directory_urls: bool = True) -> str:
-    return json.dumps(explorer_data(catalog, lang, directory_urls), ensure_ascii=False,
-                      separators=(",", ":"))
+def explorer_json(catalog: Catalog, lang: str, directory_urls: bool = True,
+                  activity: Mapping[str, Activity] | None = None) -> str:
+    return json.dumps(explorer_data(catalog, lang, directory_urls, activity),
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+EXPLORER_FALLBACK = "<!-- atlas:explorer-fallback {digest} -->"
 
 
 def explorer_page(catalog: Catalog, lang: str, directory_urls: bool = True,
-                  suggest_url: str | None = None) -> str:
+                  suggest_url: str | None = None, *, inline: bool = True) -> str:
     """The explorer page: a plain HTML list of every entry, which the script replaces.
 
-    The list is one raw HTML block (every catalog string HTML-escaped), not Markdown, so a
-    10,000-entry catalog costs the Markdown parser one block, not 10,000 list items.
+    The list (every catalog string HTML-escaped) is one raw HTML block. With ``inline=False``
+    the page holds only a marker naming the list's digest, and the build puts the list in
+    after Markdown has run (``explorer_fallback``): Markdown need not parse a block that
+    grows with the catalog, and the page still changes whenever the list does.
     """
     t, e = LABELS[lang], EXPLORER_LABELS[lang]
     root = "../../" if directory_urls else "../"
@@ -466,10 +527,21 @@ def explorer_page(catalog: Catalog, lang: str, directory_urls: bool = True,
         links.append(f"[{t['suggest']}]({escape_attr(suggest_url)})")
     lines += [" · ".join(links), ""]
     data_src = root + EXPLORER_DATA_URI
+    fallback = explorer_fallback(catalog, lang, directory_urls)
     lines.append(f'<div class="atlas-explorer" data-src="{escape_attr(data_src)}" '
                  f'data-root="{root}">')
     lines.append(f'<p class="atlas-explorer__noscript">{escape_attr(e["noscript"])}</p>')
-    lines.append('<ol class="atlas-explorer__fallback">')
+    lines.append(fallback if inline else EXPLORER_FALLBACK.format(
+        digest=hashlib.blake2b(fallback.encode(), digest_size=16).hexdigest()))
+    lines += ["</div>", ""]
+    return "\n".join(lines)
+
+
+def explorer_fallback(catalog: Catalog, lang: str, directory_urls: bool = True) -> str:
+    """Every entry as an HTML list item, for readers without JavaScript."""
+    t = LABELS[lang]
+    root = "../../" if directory_urls else "../"
+    lines = ['<ol class="atlas-explorer__fallback">']
     for entry in sorted(catalog.entries, key=lambda x: (x.title.casefold(), x.id)):
         href = root + entry_page_path(entry.id, directory_urls)
         translated = entry.translated(lang)
@@ -482,17 +554,21 @@ def explorer_page(catalog: Catalog, lang: str, directory_urls: bool = True,
             + (f" ({escape_attr(translated)})" if translated else "")
             + f" · {escape_attr(' · '.join(facts))}"
             + f"<br>{escape_attr(entry.text('description', lang))}</li>")
-    lines += ["</ol>", "</div>", ""]
+    lines.append("</ol>")
     return "\n".join(lines)
 
 
 def site_outputs(catalog: Catalog, lang: str, site_url: str | None, site_name: str,
                  directory_urls: bool = True, primary: bool = True,
-                 suggest_url: str | None = None) -> dict[str, str]:
-    """Every file this module adds to one language's build, as {path: text}."""
+                 suggest_url: str | None = None,
+                 activity: Mapping[str, Activity] | None = None, inline_explorer: bool = True
+                 ) -> dict[str, str]:
+    """Every file this module adds to one language's build, as {path: text} (the
+    explorer's list is left for the build to put in unless ``inline_explorer``)."""
     outputs = {
-        EXPLORER_URI: explorer_page(catalog, lang, directory_urls, suggest_url),
-        EXPLORER_DATA_URI: explorer_json(catalog, lang, directory_urls),
+        EXPLORER_URI: explorer_page(catalog, lang, directory_urls, suggest_url,
+                                    inline=inline_explorer),
+        EXPLORER_DATA_URI: explorer_json(catalog, lang, directory_urls, activity),
         "feed.xml": atom_feed(catalog, lang, site_url, site_name, directory_urls),
     }
     if primary:  # language-independent: only at the root of the site

@@ -16,12 +16,13 @@ import html
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from atlas.catalog import Catalog, Entry, Topic
+from atlas.refresh.activity import Activity
 from atlas.rules import Rules
 
 LANGS = ("en", "zh")
@@ -68,6 +69,14 @@ LABELS: dict[str, dict[str, str]] = {
         "explorer": "Explorer", "suggest": "Suggest an entry",
         "contribute": "How to contribute",
         "suggest_intro": "Know a resource that belongs here?",
+        # From catalog/metadata.json (`atlas refresh`), shown only for entries it covers.
+        "archived": "Archived", "inactive": "Inactive", "stars": "Stars", "forks": "Forks",
+        "last_activity": "Last activity", "latest_release": "Latest release",
+        "latest_version": "Latest version", "downloads": "Downloads (30 days)",
+        "likes": "Likes", "fetched": "Fetched", "fetched_from": "{date}, from {sources}",
+        "status_note": "Archived: the repository is read-only. Inactive: no push, release or "
+                       "upload in the year before the build. From GitHub, PyPI and Hugging Face "
+                       "data fetched {dates}.",
     },
     "zh": {
         "book": "书籍", "website": "网站", "tool": "工具", "paper": "论文", "course": "课程",
@@ -103,6 +112,12 @@ LABELS: dict[str, dict[str, str]] = {
         "other": "其他", "home_counts": "目录收录情况", "total": "合计",
         "explorer": "筛选浏览", "suggest": "推荐资源", "contribute": "贡献指南",
         "suggest_intro": "知道值得收录的资源？",
+        "archived": "已归档", "inactive": "不活跃", "stars": "星标", "forks": "复刻",
+        "last_activity": "最近活动", "latest_release": "最新发布", "latest_version": "最新版本",
+        "downloads": "下载量（30 天）", "likes": "点赞", "fetched": "数据获取于",
+        "fetched_from": "{date}，来自 {sources}",
+        "status_note": "已归档：代码仓库已设为只读。不活跃：构建前一年内没有提交、发布或上传。"
+                       "数据来自 GitHub、PyPI 与 Hugging Face，获取于 {dates}。",
     },
 }
 LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ja": "日本語", "fr": "Français",
@@ -298,14 +313,17 @@ def tag_anchor(tag: str) -> str:
     return f"tag-{tag}"
 
 
-def badges(entry: Entry, lang: str) -> str:
-    """Kind, level, access, weights and language badges; styled by their data attribute."""
+def badges(entry: Entry, lang: str, activity: Activity | None = None) -> str:
+    """Kind, level, access, weights and language badges, and Archived or Inactive when the
+    metadata says so; styled by their data attribute, and each says what it means in words."""
     t = LABELS[lang]
     items = [("kind", entry.kind, t[entry.kind]), ("level", entry.level, t[entry.level]),
              ("access", entry.access, t[entry.access])]
     if entry.weights:
         items.append(("weights", entry.weights, t[entry.weights]))
     items += [("lang", code, LANGUAGE_NAMES.get(code, code)) for code in entry.languages]
+    if activity and activity.flagged and activity.status:
+        items.append(("status", activity.status.value, t[activity.status.value]))
     return " ".join(f'<span class="atlas-badge" data-{name}="{escape_attr(value)}">'
                     f"{escape_attr(label)}</span>" for name, value, label in items)
 
@@ -324,7 +342,41 @@ def entry_byline(entry: Entry) -> str:
     return escape_md(", ".join(bits))
 
 
-def entry_list_item(entry: Entry, lang: str, from_uri: str) -> str:
+class Memo:
+    """Generated Markdown kept from one generation to the next (``make serve``).
+
+    Keys name the objects a piece was made from by identity, which is sound because the
+    catalog loader hands back the very same Entry and Topic objects for unchanged files; the
+    memo keeps those objects alive, so an identity cannot be reused by a new object. Values
+    (an entry's activity) are part of keys as themselves. Only what the latest generation
+    used is kept.
+    """
+
+    def __init__(self) -> None:
+        self.previous: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+        self.current: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+
+    def get(self, key: tuple[Any, ...], keep: tuple[Any, ...], make: Callable[[], str]) -> str:
+        found = self.current.get(key) or self.previous.get(key)
+        if found is None:
+            found = (make(), keep)
+        self.current[key] = found
+        return found[0]
+
+    def next_generation(self) -> None:
+        self.previous, self.current = self.current, {}
+
+
+def list_item(entry: Entry, lang: str, from_uri: str, activity: Activity | None,
+              memo: Memo | None) -> str:
+    if memo is None:
+        return entry_list_item(entry, lang, from_uri, activity)
+    return memo.get(("item", lang, id(entry), from_uri, activity), (entry,),
+                    lambda: entry_list_item(entry, lang, from_uri, activity))
+
+
+def entry_list_item(entry: Entry, lang: str, from_uri: str,
+                    activity: Activity | None = None) -> str:
     title = escape_md(entry.title)
     translated = entry.translated(lang)
     head = f"[{title}]({relative(from_uri, entry_uri(entry))})"
@@ -333,7 +385,8 @@ def entry_list_item(entry: Entry, lang: str, from_uri: str) -> str:
     byline = entry_byline(entry)
     if byline:
         head += f" · {byline}"
-    return f"- {head} {badges(entry, lang)}  \n  {escape_md(entry.text('description', lang))}"
+    return f"- {head} {badges(entry, lang, activity)}  \n  " \
+           f"{escape_md(entry.text('description', lang))}"
 
 
 def topic_name(topic: Topic, lang: str) -> str:
@@ -344,30 +397,42 @@ def related_entries(catalog: Catalog) -> dict[str, list[Entry]]:
     """Up to RELATED_LIMIT entries per entry, ranked by shared topics (x2) and tags.
 
     Candidates come from the entries sharing a topic, at most RELATED_POOL of them in a
-    fixed order, so the cost stays linear in the catalog's size.
+    fixed order, so the cost stays linear in the catalog's size. Topics and tags are bit
+    masks, so scoring a candidate is two ANDs and two popcounts. The result does not depend
+    on the language: it is computed once per catalog.
     """
-    by_topic: dict[str, list[Entry]] = defaultdict(list)
-    features: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-    for entry in catalog.entries:
-        topics = entry.data["topics"]
-        features[entry.id] = (frozenset(topics), frozenset(entry.data.get("tags", ())))
-        for topic_id in topics:
-            by_topic[topic_id].append(entry)
+    if catalog.related is not None:
+        return catalog.related
+    bits: dict[str, int] = {}
+
+    def mask(words: Iterable[str]) -> int:
+        value = 0
+        for word in words:
+            value |= 1 << bits.setdefault(word, len(bits))
+        return value
+
+    entries = catalog.entries
+    topic_masks = [mask(f"t:{t}" for t in entry.topics) for entry in entries]
+    tag_masks = [mask(f"g:{g}" for g in entry.tags) for entry in entries]
+    by_topic: dict[str, list[int]] = defaultdict(list)
+    for index, entry in enumerate(entries):
+        for topic_id in entry.topics:
+            if len(by_topic[topic_id]) < RELATED_POOL:
+                by_topic[topic_id].append(index)
     related: dict[str, list[Entry]] = {}
-    for entry in catalog.entries:
-        topics, tags = features[entry.id]
-        pool: dict[str, Entry] = {}
-        for topic_id in entry.data["topics"]:
-            for other in by_topic[topic_id][:RELATED_POOL]:
-                if other.id != entry.id and len(pool) < RELATED_POOL:
-                    pool.setdefault(other.id, other)
-
-        def rank(other: Entry, topics: frozenset = topics, tags: frozenset = tags
-                 ) -> tuple[int, str]:
-            other_topics, other_tags = features[other.id]
-            return -(2 * len(topics & other_topics) + len(tags & other_tags)), other.id
-
-        related[entry.id] = heapq.nsmallest(RELATED_LIMIT, pool.values(), key=rank)
+    for index, entry in enumerate(entries):
+        pool: dict[int, None] = {}
+        for topic_id in entry.topics:
+            for other in by_topic[topic_id]:
+                if other != index and len(pool) < RELATED_POOL:
+                    pool[other] = None
+        topics, tags = topic_masks[index], tag_masks[index]
+        ranked = heapq.nsmallest(RELATED_LIMIT, (
+            (-(2 * (topics & topic_masks[other]).bit_count()
+               + (tags & tag_masks[other]).bit_count()), entries[other].id, other)
+            for other in pool))
+        related[entry.id] = [entries[other] for _, _, other in ranked]
+    catalog.related = related
     return related
 
 
@@ -387,6 +452,46 @@ def parameter_count(size: str, lang: str) -> str:
 def huggingface_url(entry: Entry) -> str:
     section = "datasets/" if entry.kind == "dataset" else ""
     return f"https://huggingface.co/{section}{entry.huggingface}"
+
+
+def _number(value: int) -> str:
+    return f"{value:,}"
+
+
+def activity_rows(activity: Activity, lang: str) -> list[str]:
+    """The entry page's rows of what the services said (API text is escaped like any)."""
+    t = LABELS[lang]
+    cells = []
+    if activity.stars is not None:
+        cells.append((t["stars"], _number(activity.stars)))
+    if activity.forks is not None:
+        cells.append((t["forks"], _number(activity.forks)))
+    if activity.last_activity:
+        cells.append((t["last_activity"], activity.last_activity))
+    if activity.release:
+        cells.append((t["latest_release"], activity.release + (
+            f" ({activity.release_date})" if activity.release_date else "")))
+    if activity.version:
+        cells.append((t["latest_version"], activity.version + (
+            f" ({activity.version_date})" if activity.version_date else "")))
+    if activity.downloads is not None:
+        cells.append((t["downloads"], _number(activity.downloads)))
+    if activity.likes is not None:
+        cells.append((t["likes"], _number(activity.likes)))
+    cells.append((t["fetched"], t["fetched_from"].format(
+        date=activity.fetched, sources=", ".join(activity.sources))))
+    return [f"| {label} | {escape_md(value)} |" for label, value in cells]
+
+
+def status_note(listed: Iterable[Activity | None], lang: str) -> list[str]:
+    """What the Archived and Inactive badges of a list mean, and when their data was
+    fetched; nothing when the list shows none."""
+    dates = sorted({a.fetched for a in listed if a and a.flagged})
+    if not dates:
+        return []
+    shown = dates[0] if len(dates) == 1 else f"{dates[0]} – {dates[-1]}"
+    return [f'<p class="atlas-status-note"><small>'
+            f'{escape_attr(LABELS[lang]["status_note"].format(dates=shown))}</small></p>', ""]
 
 
 # Fields an entry page shows elsewhere than in its table of facts.
@@ -431,7 +536,8 @@ def field_value(entry: Entry, name: str, lang: str, rules: Rules) -> str | None:
 
 
 def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
-               edit_url: str | None, repo_url: str | None = None) -> str:
+               edit_url: str | None, repo_url: str | None = None,
+               activity: Activity | None = None) -> str:
     t = LABELS[lang]
     uri = entry_uri(entry)
     rules = catalog.rules
@@ -443,7 +549,7 @@ def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
     lines = ["---", *(f"{key}: {json.dumps(value, ensure_ascii=False)}"
                       for key, value in meta.items()), "---", "",
              f"# {escape_md(entry.title)}", "",
-             f'<p class="atlas-badges">{badges(entry, lang)}</p>', ""]
+             f'<p class="atlas-badges">{badges(entry, lang, activity)}</p>', ""]
     translated = entry.translated(lang)
     if translated:
         lines += [f"*{escape_md(translated)}*", ""]
@@ -460,6 +566,8 @@ def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
             lines.append(f"| {t['tags']} | {', '.join(tag_links)} |")
         elif name not in NOT_IN_TABLE and (cell := field_value(entry, name, lang, rules)):
             lines.append(f"| {t[name]} | {cell} |")
+    if activity:
+        lines += activity_rows(activity, lang)
     lines.append("")
     if edit_url:
         guide = contributing_url(repo_url)
@@ -487,10 +595,13 @@ def _sort_key(entry: Entry) -> tuple[str, str]:
     return (entry.title.casefold(), entry.id)
 
 
-def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = None) -> str:
+def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = None,
+              activity: Mapping[str, Activity] | None = None, memo: Memo | None = None
+              ) -> str:
     t = LABELS[lang]
     uri = kind_uri(kind)
     entries = [e for e in catalog.entries if e.kind == kind]
+    activity = activity or {}
     lines = ["---", "search:", "  exclude: true", "---", "", f"# {t[kind_plural(kind)]}", "",
              t["kind_intro"].format(count=len(entries), kind=t[kind_plural(kind)].lower()
                                     if lang == "en" else t[kind]), ""]
@@ -498,14 +609,18 @@ def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = Non
     for topic, members in _entries_by_main_topic(entries, catalog):
         link = relative(uri, topic_uri(topic.id))
         lines += [f"## [{escape_md(topic_name(topic, lang))}]({link})", ""]
-        lines += [entry_list_item(entry, lang, uri) for entry in members]
+        lines += [list_item(entry, lang, uri, activity.get(entry.id), memo)
+                  for entry in members]
         lines.append("")
+    lines += status_note((activity.get(entry.id) for entry in entries), lang)
     return "\n".join(lines)
 
 
 def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | None,
-               learn_pages: set[str]) -> str:
+               learn_pages: set[str], activity: Mapping[str, Activity] | None = None,
+               memo: Memo | None = None) -> str:
     t = LABELS[lang]
+    activity = activity or {}
     uri = topic_uri(topic.id)
     members = sorted((e for e in catalog.entries if topic.id in e.topics), key=_sort_key)
     lines = [f"# {escape_md(topic_name(topic, lang))}", "",
@@ -542,10 +657,12 @@ def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | Non
         of_kind = [e for e in members if e.kind == kind]
         if of_kind:
             lines += [f"### {t[kind_plural(kind)]} {{ data-search-exclude }}", ""]
-            lines += [entry_list_item(entry, lang, uri) for entry in of_kind]
+            lines += [list_item(entry, lang, uri, activity.get(entry.id), memo)
+                      for entry in of_kind]
             lines.append("")
     if not members:
         lines += [t["no_entries"], ""]
+    lines += status_note((activity.get(entry.id) for entry in members), lang)
     return "\n".join(lines)
 
 
@@ -648,23 +765,43 @@ def expand_markers(markdown: str, catalog: Catalog, lang: str, page_uri: str) ->
 
 def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
                    project_root: Path, learn_pages: set[str],
-                   edit_base: str | None = None, repo_url: str | None = None
+                   edit_base: str | None = None, repo_url: str | None = None,
+                   activity: Mapping[str, Activity] | None = None, memo: Memo | None = None
                    ) -> dict[str, str]:
-    """Every generated page, as {source path: Markdown}."""
+    """Every generated page, as {source path: Markdown}. ``activity`` (from
+    catalog/metadata.json) adds stars, activity and badges to the entries it covers; the
+    others' pages are exactly as without it.
+
+    With a ``memo`` (``make serve``), entry pages and list items whose inputs are the same
+    as last time are taken from it instead of being written again.
+    """
     pages: dict[str, str] = {}
+    activity = activity or {}
     related = related_entries(catalog)
     for entry in catalog.entries:
         edit_url = f"{edit_base.rstrip('/')}/{entry.path.as_posix()}" if edit_base else None
-        pages[entry_uri(entry)] = entry_page(entry, catalog, lang, related[entry.id], edit_url,
-                                             repo_url)
+        others = related[entry.id]
+        facts = activity.get(entry.id)
+
+        def make(entry: Entry = entry, others: list[Entry] = others,
+                 edit_url: str | None = edit_url, facts: Activity | None = facts) -> str:
+            return entry_page(entry, catalog, lang, others, edit_url, repo_url, facts)
+
+        if memo is None:
+            pages[entry_uri(entry)] = make()
+        else:
+            key = ("entry", lang, id(entry), tuple(map(id, others)), id(catalog.topics),
+                   edit_url, repo_url, facts)
+            pages[entry_uri(entry)] = memo.get(key, (entry, *others, catalog.topics), make)
     for kind in catalog.kinds:
-        pages[kind_uri(kind)] = kind_page(kind, catalog, lang, repo_url)
+        pages[kind_uri(kind)] = kind_page(kind, catalog, lang, repo_url, activity, memo)
     pages["catalog/tags.md"] = tags_page(catalog, lang)
     pages.update(redirect_pages(catalog, lang))
     pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
     for topic in catalog.topics.values():
         example = examples.get(topic.id)
-        pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages)
+        pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages,
+                                                activity, memo)
         if example:
             pages[f"topics/{topic.id}/example.md"] = example_page(
                 example, lang, project_root, repo_url, topic_name(topic, lang))

@@ -12,14 +12,14 @@
    PAGE_SIZE rows go into the DOM ("show more" adds more); the address is updated after
    typing pauses. Runs on every page change of Material's instant navigation (document$).
 
-   The facets, their values, their labels and their order come from explorer.json, which
-   the site builds from the catalog's schema: this script keeps no vocabulary of its own. */
+   The facets, their values, their labels and their order, and the table's columns (with
+   stars and last activity when catalog/metadata.json exists) come from explorer.json,
+   which the site builds from the catalog's schema: this script keeps no vocabulary and no
+   column list of its own. */
 (function () {
   "use strict";
 
   const PAGE_SIZE = 100;
-  /* Sortable columns and the record key each sorts by. */
-  const SORTS = { title: "t", kind: "k", year: "y", level: "l", access: "x", added: "d" };
   const dataCache = new Map();
 
   function loadData(url) {
@@ -71,7 +71,7 @@
     }
     const sort = params.get("sort") || "title";
     state.desc = sort.startsWith("-");
-    state.sort = sort.replace(/^-/, "") in SORTS ? sort.replace(/^-/, "") : "title";
+    state.sort = sort.replace(/^-/, "") in data._columns ? sort.replace(/^-/, "") : "title";
     return state;
   }
 
@@ -95,6 +95,7 @@
     /* Per record key: the label of each value, and the values' order for sorting. */
     data._labels = {};
     data._order = {};
+    data._columns = Object.fromEntries(data.columns.map((column) => [column.id, column]));
     for (const facet of data.facets) {
       data._labels[facet.key] = Object.fromEntries(facet.values.map((v) => [v.value, v.label]));
       data._order[facet.key] = facet.values.map((v) => v.value);
@@ -142,7 +143,7 @@
       }
       if (failures === 0) matches.push(entry);
     }
-    const key = SORTS[state.sort];
+    const key = data._columns[state.sort].key;
     const rank = data._order[key];
     const direction = state.desc ? -1 : 1;
     matches.sort((a, b) => {
@@ -150,7 +151,7 @@
       let y = key === "t" ? b._title : b[key];
       if (rank) { x = rank.indexOf(x); y = rank.indexOf(y); }
       if (x === null || x === undefined) return y === null || y === undefined ? tie(a, b) : 1;
-      if (y === null || y === undefined) return -1;  /* entries without a year go last */
+      if (y === null || y === undefined) return -1;  /* entries without a value go last */
       if (x < y) return -direction;
       if (x > y) return direction;
       return tie(a, b);
@@ -216,13 +217,12 @@
     const status = element("p", { class: "atlas-explorer__status", role: "status",
       "aria-live": "polite" });
     const headers = {};
-    const columns = [["title", labels.title_col], ["kind", labels.kind], ["year", labels.year],
-      ["level", labels.level], ["access", labels.access], ["added", labels.added]];
-    const headRow = element("tr", {}, ...columns.map(([key, text]) => {
+    const headRow = element("tr", {}, ...data.columns.map((column) => {
       const button = element("button", { type: "button", class: "atlas-explorer__sort",
-        dataset: { sort: key }, text });
-      headers[key] = element("th", { scope: "col" }, button);
-      return headers[key];
+        dataset: { sort: column.id }, text: column.label });
+      headers[column.id] = element("th", { scope: "col",
+        class: column.type === "number" ? "atlas-explorer__number" : null }, button);
+      return headers[column.id];
     }));
     const body = element("tbody");
     const table = element("table", { class: "atlas-explorer__table" },
@@ -230,19 +230,33 @@
     const more = element("button", { type: "button", class: "md-button atlas-explorer__more" });
     const wrapper = element("div", { class: "md-typeset__scrollwrap" },
       element("div", { class: "md-typeset__table" }, table));
+    const fetched = data.fetched ? element("p", { class: "atlas-explorer__fetched",
+      text: labels.fetched.replace("{dates}", data.fetched) }) : null;
+    const numbers = new Intl.NumberFormat(data.lang === "zh" ? "zh-CN" : "en");
 
-    root.replaceChildren(controls, status, wrapper, more);
+    root.replaceChildren(...[controls, status, fetched, wrapper, more].filter(Boolean));
     root.classList.add("atlas-explorer--ready");
 
+    function cell(column, entry) {
+      const value = entry[column.key];
+      if (column.type === "title") {
+        const href = new URL(data.entryPath.replace("{id}", entry.id), base).href;
+        const title = element("td", {}, element("a", { href, text: entry.t }));
+        if (entry.tt) title.append(" ", element("span", { class: "atlas-explorer__tt", text: entry.tt }));
+        if (entry.a) title.append(element("br"), element("small", { text: entry.a }));
+        return title;
+      }
+      if (value === undefined || value === null) return element("td", { text: "" });
+      if (column.type === "label") return element("td", { text: valueLabel(column.key, value) });
+      if (column.type === "number") {
+        return element("td", { class: "atlas-explorer__number", text: numbers.format(value) });
+      }
+      return element("td", { text: String(value) });
+    }
+
     function row(entry) {
-      const href = new URL(data.entryPath.replace("{id}", entry.id), base).href;
-      const title = element("td", {}, element("a", { href, text: entry.t }));
-      if (entry.tt) title.append(" ", element("span", { class: "atlas-explorer__tt", text: entry.tt }));
-      if (entry.a) title.append(element("br"), element("small", { text: entry.a }));
-      return element("tr", { dataset: { id: entry.id } }, title,
-        element("td", { text: valueLabel("k", entry.k) }), element("td", { text: entry.y ?? "" }),
-        element("td", { text: valueLabel("l", entry.l) }),
-        element("td", { text: valueLabel("x", entry.x) }), element("td", { text: entry.d }));
+      return element("tr", { dataset: { id: entry.id } },
+        ...data.columns.map((column) => cell(column, entry)));
     }
 
     function render() {
@@ -257,7 +271,8 @@
       const rows = document.createDocumentFragment();
       for (let i = 0; i < shown; i += 1) rows.append(row(matches[i]));
       if (!matches.length) {
-        rows.append(element("tr", {}, element("td", { colspan: "6", text: labels.none })));
+        rows.append(element("tr", {}, element("td", { colspan: String(data.columns.length),
+          text: labels.none })));
       }
       body.replaceChildren(rows);
       status.textContent = labels.shown.replace("{shown}", matches.length)
@@ -306,7 +321,7 @@
       const button = event.target.closest("button[data-sort]");
       if (!button) return;
       const key = button.dataset.sort;
-      state.desc = state.sort === key ? !state.desc : key === "year" || key === "added";
+      state.desc = state.sort === key ? !state.desc : Boolean(data._columns[key].descending);
       state.sort = key;
       update(false);
     });
