@@ -4,12 +4,15 @@ The conventions a Learn page follows (docs/en/learn/*.md and docs/zh/learn/*.md)
 
 - Every ```python block runs. The blocks of one page run top to bottom in one namespace,
   like a notebook. A block that prints something is followed directly by a ```text block
-  holding exactly what it prints; a block that prints nothing has no output block.
+  holding exactly what it prints; a block that prints nothing has no output block. Blocks may
+  be indented (inside an exercise's collapsible answer, ``??? question``); they run like any
+  other, in page order.
 - A number in the prose is written as ``<span data-value="EXPR">TEXT</span>``: EXPR is a
   Python expression evaluated in the page's namespace after all its blocks ran, and TEXT must
   be its value written with as many decimals as TEXT shows (a trailing % means x100).
   A decimal number in the prose or in a formula outside such a span is an error: it would
-  be a number that nothing checks.
+  be a number that nothing checks. Formulas are found as arithmatex finds them: an inline
+  ``$...$`` may wrap across lines of a paragraph.
 
 `python tests/learn_pages.py --write` rewrites the output blocks from the code (for authors);
 the tests never write.
@@ -33,13 +36,22 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 LANGS = ("en", "zh")
 
-FENCE = re.compile(r"^(?P<fence>`{3,})(?P<info>[^`]*)$")
+FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,})(?P<info>[^`]*)$")
 SPAN = re.compile(r'<span data-value="(?P<expr>[^"]+)">(?P<text>[^<]*)</span>')
 NUMBER_TEXT = re.compile(r"^(?P<sign>[-−])?(?P<digits>\d+)(?:\.(?P<decimals>\d+))?(?P<pct>%)?$")
-# A number with a decimal point or a percent sign, not part of a word or a longer token.
-LOOSE_DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])|(?<![\w.])\d+(?:\.\d+)?\s?%")
-MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.S)
+# A number with a decimal point or a percent sign, not part of a longer token (a version such as
+# 1.6.1, a name such as x2.5). A letter right after the number does not hide it: "0.3x".
+LOOSE_DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?![\d.])|(?<![\w.])\d+(?:\.\d+)?\s?%")
+# In a formula every decimal counts, whatever surrounds it ("x_{0.5}", "0.5x", "\,0.1").
+MATH_DECIMAL = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])|(?<![\d.])\d+(?:\.\d+)?\s?\\?%")
+# Display maths, then inline maths as pymdownx.arithmatex reads it: "$" not followed by a space,
+# anything up to a "$" not preceded by a space, line breaks included but not a blank line.
+MATH = re.compile(r"\$\$.+?\$\$"
+                  r"|(?<![\\$])\$(?![\s$])(?:\\.|[^\\$\n]|\n(?![ \t]*\n))+?(?<![\s\\])\$", re.S)
+TEXT_IN_MATH = re.compile(r"\\text\{[^{}]*\}")
 LINK_TARGET = re.compile(r"\]\([^)]*\)|<https?://[^>]+>|<!--.*?-->", re.S)
+# Identifiers that look like decimals: an arXiv id shown as "arXiv:1706.03762", a DOI.
+IDENTIFIER = re.compile(r"\barXiv:\d{4}\.\d{4,5}(?:v\d+)?|\bdoi:10\.\d{4,9}/\S+", re.I)
 
 
 @dataclass
@@ -49,6 +61,7 @@ class Block:
     code: str
     line: int  # 1-based line of the opening fence
     end: int  # 1-based line of the closing fence
+    indent: str = ""  # the fence's indentation (a block inside an admonition)
 
 
 @dataclass
@@ -98,14 +111,17 @@ def parse_text(path: Path, text: str) -> Page:
         if not match:
             index += 1
             continue
-        fence, info = match.group("fence"), match.group("info").strip()
+        indent, fence = match.group("indent"), match.group("fence")
+        info = match.group("info").strip()
         end = index + 1
-        while end < len(lines) and lines[end].rstrip() != fence:
+        while end < len(lines) and lines[end].rstrip() != indent + fence:
             end += 1
         if end == len(lines):
             raise ValueError(f"{path}:{index + 1}: code block never closed")
-        body = "\n".join(lines[index + 1:end])
-        blocks.append(Block(info.split()[0] if info else "", info, body, index + 1, end + 1))
+        body = "\n".join(line[len(indent):] if line.startswith(indent) else line.lstrip()
+                         for line in lines[index + 1:end])
+        blocks.append(Block(info.split()[0] if info else "", info, body, index + 1, end + 1,
+                            indent))
         for blank in range(index, end + 1):
             prose[blank] = ""
         index = end + 1
@@ -218,8 +234,9 @@ def unbound_numbers(page: Page) -> list[str]:
     problems = []
     prose = SPAN.sub(lambda m: " " * len(m.group(0)), page.prose)
     prose = LINK_TARGET.sub(lambda m: " " * len(m.group(0)), prose)
+    prose = IDENTIFIER.sub(lambda m: " " * len(m.group(0)), prose)
     for math in MATH.finditer(prose):
-        for number in LOOSE_DECIMAL.finditer(math.group(0)):
+        for number in MATH_DECIMAL.finditer(math.group(0)):
             problems.append(f"{page.name}:{page.line_of(math.start() + number.start())}: number "
                             f"{number.group(0)!r} in a formula is not tied to code; write it in "
                             f"the prose as <span data-value=\"EXPR\">…</span>")
@@ -229,6 +246,27 @@ def unbound_numbers(page: Page) -> list[str]:
                         f"{number.group(0)!r} is not tied to code; write it as "
                         f"<span data-value=\"EXPR\">{number.group(0)}</span>")
     return problems
+
+
+CONNECTIVES = {"if", "or", "and", "for", "otherwise", "where", "else"}
+
+
+def _text_words(match: re.Match[str]) -> str:
+    words = match.group(0)[len("\\text{"):-1]
+    prose = (words.strip().lower() in CONNECTIVES or any(ord(c) > 127 for c in words))
+    return "\\text{…}" if prose else match.group(0)
+
+
+def normalize_formula(tex: str) -> str:
+    """A formula with its spacing collapsed and the connecting words of \\text{...} ("if",
+    "or", or any Chinese text) left out, so that the Chinese page may write \\text{若 } where
+    the English one writes \\text{if }; \\text{data} in p_{\\text{data}} is still compared."""
+    return " ".join(TEXT_IN_MATH.sub(_text_words, tex).split())
+
+
+def display_formulas(page: Page) -> list[str]:
+    return [normalize_formula(m.group(0)) for m in MATH.finditer(page.prose)
+            if m.group(0).startswith("$$")]
 
 
 def spans(page: Page) -> list[tuple[str, str]]:
@@ -247,9 +285,13 @@ def rewrite_outputs(path: Path) -> bool:
     for block, printed, shown in reversed(run.outputs):
         body = _normalize(printed).split("\n") if printed.strip() else []
         if shown is not None:
-            lines[shown.line:shown.end - 1] = body
+            lines[shown.line:shown.end - 1] = [shown.indent + line if line else line
+                                               for line in body]
         elif body:
-            lines[block.end:block.end] = ["", f'```text title="{output_title}"', *body, "```"]
+            pad = block.indent
+            lines[block.end:block.end] = ["", f'{pad}```text title="{output_title}"',
+                                          *(pad + line if line else line for line in body),
+                                          f"{pad}```"]
     text = "\n".join(lines)
     run = run_page(parse_text(path, text))
 

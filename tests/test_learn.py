@@ -1,14 +1,21 @@
 """The Learn pages: their code runs, their numbers come from that code, their formulas hold.
 
 Page conventions are described in learn_pages.py. Besides running the pages, this module
-checks the mathematics the pages state (signs, masks, normalizations, inequalities) on small
-numerical cases, and proves each erratum listed on the overview page.
+checks the mathematics the pages state and derive (signs, masks, normalizations, inequalities,
+the derivations' identities) on small numerical cases, proves each erratum listed on the
+overview page, regenerates every figure with docs/figures/make_figures.py and compares it with
+the committed SVG, checks that every exercise's answer runs code, and that the references are
+linked, verified, and point to the catalog's entry page for every paper the catalog holds.
 """
 
 from __future__ import annotations
 
+import ast
+import base64
+import functools
 import math
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -19,10 +26,13 @@ import yaml
 from learn_pages import (
     LANGS,
     ROOT,
+    display_formulas,
     learn_page,
+    normalize_formula,
     output_problems,
     page_names,
     parse,
+    parse_text,
     run_page,
     span_problems,
     spans,
@@ -30,7 +40,8 @@ from learn_pages import (
 )
 
 ALGORITHM_PAGES = {"attention.md": "attention", "transformer.md": "transformer", "gan.md": "gan",
-                   "vae.md": "vae", "diffusion.md": "diffusion", "llm.md": "llm"}
+                   "vae.md": "vae", "diffusion.md": "diffusion", "llm.md": "llm",
+                   "flow-matching.md": "flow-matching"}
 CONCEPT_PAGES = {
     "nlp.md": ["nlp", "word-embeddings", "language-models", "seq2seq", "attention",
                "transformer", "pretrained-models", "llm"],
@@ -40,6 +51,8 @@ CONCEPT_PAGES = {
                             "transfer-learning", "meta-learning"],
 }
 PAGES = ["index.md", *CONCEPT_PAGES, *ALGORITHM_PAGES]
+# Pages that end with their sources (all but the overview, whose last section is the errata).
+REFERENCE_PAGES = [*CONCEPT_PAGES, *ALGORITHM_PAGES]
 PAGE_CASES = [(lang, name) for name in PAGES for lang in LANGS]
 
 
@@ -58,14 +71,35 @@ def test_every_learn_page_exists_in_both_languages() -> None:
     assert page_names() == sorted(PAGES)
 
 
+@functools.cache
+def _run(lang: str, name: str):
+    """Each page is run once per test session; several tests read its namespace."""
+    page = parse(learn_page(lang, name))
+    return page, run_page(page)
+
+
 @pytest.mark.parametrize("case", PAGE_CASES, ids=case_id)
 def test_page_code_runs_and_its_numbers_match(case: tuple[str, str]) -> None:
     """Every code block runs and prints what the page shows; every number comes from code."""
-    page = parse(learn_page(*case))
-    run = run_page(page)
+    page, run = _run(*case)
     assert run.error is None, run.error
     problems = output_problems(page, run) + span_problems(page, run) + unbound_numbers(page)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("case", PAGE_CASES, ids=case_id)
+def test_numbers_are_computed_not_typed_in(case: tuple[str, str]) -> None:
+    """A data-value span whose expression is a bare number would prove nothing."""
+    page = parse(learn_page(*case))
+    typed = []
+    for expr, text in spans(page):
+        try:
+            value = ast.literal_eval(expr)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(value, int | float):
+            typed.append(f"{text} ({expr})")
+    assert not typed, f"{page.name}: numbers typed into data-value instead of computed: {typed}"
 
 
 def _code_without_comments(code: str) -> str:
@@ -94,6 +128,18 @@ def test_drift_is_reported_with_page_line_and_number(tmp_path: Path) -> None:
     unbound = unbound_numbers(page)
     assert any("'4.0' in a formula" in problem for problem in unbound), unbound
     assert any("'0.33' is not tied to code" in problem for problem in unbound), unbound
+    # Formulas are read as arithmatex reads them: an inline formula may wrap across lines, and
+    # a decimal glued to a symbol ("0.5x") is still a decimal. Both were missed before.
+    wrapped = parse_text(tmp_path / "wrapped.md",
+                         "The mean is $\\mu = \\sqrt{a}\\,x_0 +\n0.25\\varepsilon$ and "
+                         "$y = 0.5x$.\n"
+                         "Prose with 0.3x and a version 1.6.1, an id arXiv:1706.03762.\n")
+    found = unbound_numbers(wrapped)
+    assert sum("in a formula" in problem for problem in found) == 2, found
+    assert any("'0.25' in a formula" in problem for problem in found), found
+    assert any("'0.5' in a formula" in problem for problem in found), found
+    assert any("'0.3' is not tied" in problem for problem in found), found
+    assert len(found) == 3, found  # not the version number, not the arXiv id
     stray = tmp_path / "stray.md"
     stray.write_text("```bash\nls\n```\n\n```text\nhello\n```\n", encoding="utf-8")
     stray_problems = output_problems(parse(stray), run_page(parse(stray)))
@@ -102,9 +148,6 @@ def test_drift_is_reported_with_page_line_and_number(tmp_path: Path) -> None:
     broken.write_text("```python\nprint(1 / 0)\n```\n", encoding="utf-8")
     error = run_page(parse(broken)).error
     assert error is not None and "broken.md:1" in error and "ZeroDivisionError" in error
-
-
-DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -117,12 +160,19 @@ def test_both_languages_show_the_same_code_numbers_and_formulas(name: str) -> No
     assert numbers[0] == numbers[1], (
         f"{name}: numbers only in English: {sorted((numbers[0] - numbers[1]).elements())}; "
         f"only in Chinese: {sorted((numbers[1] - numbers[0]).elements())}")
-    formulas = [Counter(" ".join(m.split()) for m in DISPLAY_MATH.findall(p.prose))
-                for p in (en, zh)]
+    formulas = [Counter(display_formulas(p)) for p in (en, zh)]  # "if" / "若" may differ
     assert formulas[0] == formulas[1], (
         f"{name}: display formulas differ: only in English "
         f"{list((formulas[0] - formulas[1]).elements())}, only in Chinese "
         f"{list((formulas[1] - formulas[0]).elements())}")
+
+
+def topic_example(topic: str) -> str | None:
+    """The example program a topic names in catalog/topics.yaml, if any."""
+    taxonomy = yaml.safe_load((ROOT / "catalog" / "topics.yaml").read_text(encoding="utf-8"))
+    topics = taxonomy["topics"] if isinstance(taxonomy, dict) else taxonomy
+    found = [t for t in topics if t["id"] == topic]
+    return found[0].get("example") if found else None
 
 
 @pytest.mark.parametrize("case", [(lang, name) for name in ALGORITHM_PAGES for lang in LANGS],
@@ -131,7 +181,10 @@ def test_algorithm_page_links_its_example_topic_and_entries(case: tuple[str, str
     lang, name = case
     topic = ALGORITHM_PAGES[name]
     text = learn_page(lang, name).read_text(encoding="utf-8")
-    for target in (f"../topics/{topic}/example.md", f"../topics/{topic}/index.md"):
+    targets = [f"../topics/{topic}/index.md"]
+    if topic_example(topic):  # the topic page's example sub-page exists only then
+        targets.append(f"../topics/{topic}/example.md")
+    for target in targets:
         assert f"]({target})" in text, f"docs/{lang}/learn/{name} does not link {target}"
     assert f"<!-- atlas:entries topic={topic} -->" in text, (
         f"docs/{lang}/learn/{name} lacks the catalog entries marker for {topic}")
@@ -596,6 +649,573 @@ def test_stated_formula_is_the_tested_one(name: str, formula: str, test_name: st
     test is where its numerical check lives."""
     assert callable(globals().get(test_name)), f"no test named {test_name}"
     for lang in LANGS:
-        text = " ".join(learn_page(lang, name).read_text(encoding="utf-8").split())
-        assert " ".join(formula.split()) in text, (
+        text = normalize_formula(learn_page(lang, name).read_text(encoding="utf-8"))
+        assert normalize_formula(formula) in text, (
             f"docs/{lang}/learn/{name} no longer states {formula!r}, which {test_name} checks")
+
+
+# ---------------------------------------------------------------------------------------
+# The formulas added with the derivations, checked beyond the pages' own examples
+
+
+def _kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    return (p * (p / q).log()).sum()
+
+
+def _jsd(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    mid = (p + q) / 2
+    return (_kl(p, mid) + _kl(q, mid)) / 2
+
+
+def test_non_saturating_generator_follows_kl_minus_two_jsd() -> None:
+    """With D held at its optimum for the current generator, the gradient of E_pg[-log D*] is
+    the gradient of KL(p_g || p_data) - 2 JSD, and that of E_pg[log(1 - D*)] is 2 JSD's."""
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        p_data = torch.softmax(torch.randn(7, generator=generator, dtype=torch.float64), 0)
+        theta = torch.randn(7, generator=generator, dtype=torch.float64).requires_grad_()
+        d_star = (p_data / (p_data + torch.softmax(theta, 0))).detach()
+
+        def grad(f, theta=theta):
+            return torch.autograd.grad(f(torch.softmax(theta, 0)), theta)[0]
+
+        non_saturating = grad(lambda p, d=d_star: (p * -d.log()).sum())
+        minimax = grad(lambda p, d=d_star: (p * (1 - d).log()).sum())
+        reverse_kl_minus_jsd = grad(lambda p, q=p_data: _kl(p, q) - 2 * _jsd(q, p))
+        two_jsd = grad(lambda p, q=p_data: 2 * _jsd(q, p))
+        assert torch.allclose(non_saturating, reverse_kl_minus_jsd)
+        assert torch.allclose(minimax, two_jsd)
+    same = torch.full((5,), 0.2, dtype=torch.float64)
+    assert _kl(same, same).item() == 0 and _jsd(same, same).item() == 0  # p_g = p_data: stationary
+
+
+def test_gaussian_kl_general_formula_matches_torch() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        m1, m2 = rng.normal(size=2)
+        s1, s2 = rng.uniform(0.1, 3, size=2)
+        formula = math.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5
+        expected = torch.distributions.kl_divergence(
+            torch.distributions.Normal(float(m1), float(s1)),
+            torch.distributions.Normal(float(m2), float(s2))).item()
+        assert formula == pytest.approx(expected, rel=1e-5, abs=1e-7)
+
+
+def test_ddpm_dropped_weight_is_the_kl_of_the_bound() -> None:
+    """KL(q(x_{t-1}|x_t,x_0) || p_theta) with equal variances sigma_t^2 equals
+    lambda_t |eps - eps_theta|^2, lambda_t = beta_t^2 / (2 sigma_t^2 alpha_t (1 - a_bar_t))."""
+    betas, alphas, alpha_bars = _ddpm_schedule()
+    rng = np.random.default_rng(2)
+    for t in (2, 10, 500, 1000):
+        beta, alpha, a_bar, a_prev = betas[t - 1], alphas[t - 1], alpha_bars[t - 1], \
+            alpha_bars[t - 2]
+        sigma2 = beta
+        x0, eps, eps_theta = rng.normal(size=3)
+        x_t = math.sqrt(a_bar) * x0 + math.sqrt(1 - a_bar) * eps
+        mu_tilde = (math.sqrt(a_prev) * beta / (1 - a_bar) * x0
+                    + math.sqrt(alpha) * (1 - a_prev) / (1 - a_bar) * x_t)
+        mu_theta = (x_t - beta / math.sqrt(1 - a_bar) * eps_theta) / math.sqrt(alpha)
+        kl = (mu_tilde - mu_theta) ** 2 / (2 * sigma2)
+        weight = beta**2 / (2 * sigma2 * alpha * (1 - a_bar))
+        assert kl == pytest.approx(weight * (eps - eps_theta) ** 2)
+
+
+def test_ddim_update_eta_one_is_ddpm_and_eta_zero_is_deterministic() -> None:
+    _, _, alpha_bars = _ddpm_schedule()
+    for t in (2, 100, 999):
+        a_bar, a_prev = alpha_bars[t - 1], alpha_bars[t - 2]
+        sigma2 = (1 - a_prev) / (1 - a_bar) * (1 - a_bar / a_prev)  # eta = 1
+        beta_t = 1 - a_bar / a_prev
+        assert sigma2 == pytest.approx((1 - a_prev) / (1 - a_bar) * beta_t)
+        # eta = 1: the DDIM mean equals DDPM's epsilon-form mean.
+        x_t, eps = 0.3, -1.1
+        x0_hat = (x_t - math.sqrt(1 - a_bar) * eps) / math.sqrt(a_bar)
+        ddim_mean = math.sqrt(a_prev) * x0_hat + math.sqrt(1 - a_prev - sigma2) * eps
+        ddpm_mean = (x_t - beta_t / math.sqrt(1 - a_bar) * eps) / math.sqrt(1 - beta_t)
+        assert ddim_mean == pytest.approx(ddpm_mean)
+
+
+def test_tweedie_noise_predictor_is_the_scaled_score_of_a_mixture() -> None:
+    """eps*(x) = -sqrt(1 - a_bar) d/dx log q(x_t) for Gaussian-mixture data, the score taken by
+    finite differences of the mixture density."""
+    means, weights, std = np.array([-1.5, 0.5, 1.5]), np.array([0.3, 0.5, 0.2]), 0.1
+    _, _, alpha_bars = _ddpm_schedule()
+    for t in (50, 300, 900):
+        a_bar = alpha_bars[t - 1]
+        var = a_bar * std**2 + 1 - a_bar
+
+        def log_q(x, a_bar=a_bar, var=var):
+            return np.log((weights * np.exp(-(x - np.sqrt(a_bar) * means) ** 2 / (2 * var)))
+                          .sum())
+
+        for x in (-1.2, 0.1, 0.9):
+            h = 1e-5
+            score = (log_q(x + h) - log_q(x - h)) / (2 * h)
+            resp = weights * np.exp(-(x - np.sqrt(a_bar) * means) ** 2 / (2 * var))
+            resp /= resp.sum()
+            posterior_x0 = (resp * (np.sqrt(a_bar) * std**2 * x + (1 - a_bar) * means)
+                            / var).sum()  # E[x0 | x_t] per component, mixed
+            eps_from_x0 = (x - np.sqrt(a_bar) * posterior_x0) / np.sqrt(1 - a_bar)
+            assert eps_from_x0 == pytest.approx(-np.sqrt(1 - a_bar) * score, rel=1e-4)
+
+
+def test_conditional_flow_matching_has_the_marginal_gradient() -> None:
+    """On the same samples, the CFM and FM losses of a small network differ in gradient only by
+    Monte Carlo noise: E[J^T (v - u)] = 0 because v = E[u | x_t]. Data: two 1-D Gaussians,
+    whose marginal velocity is known in closed form."""
+    means, std = torch.tensor([-1.5, 1.0], dtype=torch.float64), 0.3
+
+    def v_marginal(x, t):
+        var = (1 - t) ** 2 + t**2 * std**2
+        d = x[:, None] - t[:, None] * means
+        w = torch.softmax(-d**2 / (2 * var[:, None]), 1)
+        vk = means + ((t * std**2 - (1 - t)) / var)[:, None] * d
+        return (w * vk).sum(1)
+
+    generator = torch.Generator().manual_seed(0)
+    n = 200_000
+    x1 = means[torch.randint(2, (n,), generator=generator)] \
+        + std * torch.randn(n, generator=generator, dtype=torch.float64)
+    x0 = torch.randn(n, generator=generator, dtype=torch.float64)
+    t = torch.rand(n, generator=generator, dtype=torch.float64)
+    xt, u = (1 - t) * x0 + t * x1, x1 - x0
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(),
+                              torch.nn.Linear(16, 1)).double()
+    pred = net(torch.stack([xt, t], 1))[:, 0]
+    g_cfm = torch.autograd.grad(((pred - u) ** 2).mean(), net.parameters(), retain_graph=True)
+    g_fm = torch.autograd.grad(((pred - v_marginal(xt, t)) ** 2).mean(), net.parameters())
+    flat = [torch.cat([g.flatten() for g in grads]) for grads in (g_cfm, g_fm)]
+    assert (flat[0] - flat[1]).norm() < 0.03 * flat[1].norm()
+    # The constant between the losses is the mean conditional variance, never negative.
+    assert ((u - v_marginal(xt, t)) ** 2).mean() > 0
+
+
+def test_heun_is_second_order_and_euler_first_order() -> None:
+    m, s = 2.0, 0.5
+
+    def v(x, t):
+        return m + (t * s**2 - (1 - t)) / ((1 - t) ** 2 + t**2 * s**2) * (x - t * m)
+
+    x0 = np.linspace(-2, 2, 41)
+    exact = m + s * x0
+
+    def solve(steps, heun):
+        x, h = x0.copy(), 1 / steps
+        for i in range(steps):
+            k1 = v(x, i * h)
+            x = x + h / 2 * (k1 + v(x + h * k1, (i + 1) * h)) if heun else x + h * k1
+        return np.abs(x - exact).max()
+
+    euler_order = math.log2(solve(128, False) / solve(256, False))
+    heun_order = math.log2(solve(128, True) / solve(256, True))
+    assert euler_order == pytest.approx(1, abs=0.1) and heun_order == pytest.approx(2, abs=0.1)
+
+
+def test_rlhf_optimum_and_dpo_implicit_reward() -> None:
+    """argmax_pi E_pi[r] - beta KL(pi || ref) is ref * exp(r / beta) / Z; the DPO implicit reward
+    beta log(pi*/ref) is r - beta log Z, so every Bradley-Terry comparison is unchanged."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        reward, ref = rng.normal(size=6), rng.dirichlet(np.ones(6))
+        beta = rng.uniform(0.1, 2)
+
+        def objective(pi, reward=reward, ref=ref, beta=beta):
+            return (pi * reward).sum() - beta * (pi * np.log(pi / ref)).sum()
+
+        best = ref * np.exp(reward / beta)
+        z = best.sum()
+        best /= z
+        assert objective(best) == pytest.approx(beta * math.log(z))
+        assert all(objective(rng.dirichlet(np.ones(6))) <= objective(best) + 1e-12
+                   for _ in range(200))
+        implicit = beta * np.log(best / ref)
+        assert np.allclose(implicit - reward, -beta * math.log(z))
+
+
+def test_rms_norm_and_final_layer_norm() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(6, 32)
+    rms = torch.nn.RMSNorm(32)
+    assert torch.allclose(rms(x), x / torch.sqrt((x**2).mean(-1, keepdim=True)
+                                                 + torch.finfo(x.dtype).eps), atol=1e-6)
+    assert torch.allclose(rms(5 * x), rms(x), atol=1e-5)  # scale-invariant ...
+    assert not torch.allclose(rms(x + 3), rms(x), atol=1e-2)  # ... but not shift-invariant
+
+
+def test_chinchilla_fit_prefers_the_smaller_model_on_gophers_budget() -> None:
+    e, a, b, alpha, beta = 1.69, 406.4, 410.7, 0.34, 0.28
+    budget = 5.76e23
+
+    def loss(n):
+        return e + a / n**alpha + b / (budget / (6 * n)) ** beta
+
+    assert loss(70e9) < loss(280e9)
+    grid = np.logspace(9, 12, 3001)
+    best = grid[np.argmin(loss(grid))]
+    assert 1e10 < best < 1e11  # the compute-optimal size for this budget: tens of billions
+
+
+MORE_FORMULAS = [
+    ("gan.md", (r"D_{\mathrm{KL}}(p_g \,\|\, p_{\text{data}}) - "
+      r"2\,\mathrm{JSD}(p_{\text{data}} \,\|\, p_g)"),
+     "test_non_saturating_generator_follows_kl_minus_two_jsd"),
+    ("vae.md", (r"\log \frac{\sigma_2}{\sigma_1} + \frac{\sigma_1^2 + (\mu_1 - "
+      r"\mu_2)^2}{2\sigma_2^2} - \frac{1}{2}"),
+     "test_gaussian_kl_general_formula_matches_torch"),
+    ("diffusion.md", (r"\lambda_t = \frac{\beta_t^2}{2\sigma_t^2\, \alpha_t\, (1 - "
+      r"\bar\alpha_t)}"),
+     "test_ddpm_dropped_weight_is_the_kl_of_the_bound"),
+    ("diffusion.md", (r"\sigma_{t \to s} = \eta \sqrt{\frac{1 - \bar\alpha_s}{1 - "
+      r"\bar\alpha_t}} \sqrt{1 - \frac{\bar\alpha_t}{\bar\alpha_s}}"),
+     "test_ddim_update_eta_one_is_ddpm_and_eta_zero_is_deterministic"),
+    ("diffusion.md", (r"\varepsilon^*(x_t, t) = -\sqrt{1 - \bar\alpha_t}\, \nabla_{x_t} \log "
+      r"q(x_t)"),
+     "test_tweedie_noise_predictor_is_the_scaled_score_of_a_mixture"),
+    ("flow-matching.md", (r"\mathcal{L}_{\text{CFM}}(\theta) = \mathcal{L}_{\text{FM}}(\theta) + "
+      r"\mathbb{E}\big[\lVert u \rVert^2 - \lVert v(x_t, t) \rVert^2\big]"),
+     "test_conditional_flow_matching_has_the_marginal_gradient"),
+    ("flow-matching.md", (r"x_{k+1} = x_k + \frac{h}{2}\Big(v_\theta(x_k, t_k) + v_\theta(\tilde "
+      r"x_{k+1}, t_{k+1})\Big)"),
+     "test_heun_is_second_order_and_euler_first_order"),
+    ("llm.md", (r"- \beta\, D_{\mathrm{KL}}\big(\pi_\theta(\cdot \mid x) \,\|\, "
+      r"\pi_{\text{ref}}(\cdot \mid x)\big)"),
+     "test_rlhf_optimum_and_dpo_implicit_reward"),
+    ("llm.md", r"L(N, D) = E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}}",
+     "test_chinchilla_fit_prefers_the_smaller_model_on_gophers_budget"),
+    ("transformer.md", (r"\operatorname{RMSNorm}(x) = \gamma \odot "
+      r"\frac{x}{\sqrt{\frac{1}{d}\sum_{l=1}^{d} x_l^2 + \epsilon}}"),
+     "test_rms_norm_and_final_layer_norm"),
+]
+
+
+@pytest.mark.parametrize(("name", "formula", "test_name"), MORE_FORMULAS,
+                         ids=[f"{n}:{t}" for n, _, t in MORE_FORMULAS])
+def test_derived_formula_is_the_tested_one(name: str, formula: str, test_name: str) -> None:
+    test_stated_formula_is_the_tested_one(name, formula, test_name)
+
+
+# ---------------------------------------------------------------------------------------
+# Figures: regenerated by the tests and compared with the committed SVGs
+
+sys.path.insert(0, str(ROOT / "docs" / "figures"))
+import make_figures  # noqa: E402
+import svg as svg_writer  # noqa: E402
+
+FIGURE_NAMES = list(make_figures.FIGURES)
+FIGURE_REF = re.compile(r"!\[(?P<alt>[^\]]*)\]\(figures/(?P<name>[\w-]+)\.svg\)")
+SVG_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+TAG = re.compile(r"<[^>]*>")
+PNG_DATA = re.compile(r'href="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+MAX_FIGURE_BYTES = 40_000
+
+
+@functools.cache
+def _figure_data(name: str) -> dict:
+    return make_figures.FIGURES[name].data()
+
+
+@functools.cache
+def _regenerated(name: str) -> dict[str, str]:
+    """What make_figures.render draws, from data computed once per test session."""
+    return {lang: make_figures.FIGURES[name].draw(_figure_data(name), lang)
+            for lang in make_figures.LANGS}
+
+
+def svg_differences(committed: str, fresh: str, tolerance: float = 0.15) -> list[str]:
+    """How two SVG texts differ, beyond coordinates within TOLERANCE pixels and embedded
+    images within 2/255 per pixel: the same elements, attributes and labels are required."""
+    images = [PNG_DATA.findall(text) for text in (committed, fresh)]
+    problems = []
+    if len(images[0]) != len(images[1]):
+        return [f"{len(images[0])} embedded images committed, {len(images[1])} regenerated"]
+    for old, new in zip(*images, strict=True):
+        a, b = (svg_writer.png_pixels(base64.b64decode(x)) for x in (old, new))
+        if a.shape != b.shape or np.abs(a - b).max() > 2 / 255 + 1e-9:
+            problems.append("an embedded image differs")
+    texts = [PNG_DATA.sub('href=""', text) for text in (committed, fresh)]
+    # Numbers in attributes (coordinates) may differ a little; labels must match exactly.
+    tags = [TAG.findall(text) for text in texts]
+    skeletons = [TAG.sub(lambda m: SVG_NUMBER.sub("#", m.group(0)), text) for text in texts]
+    if skeletons[0] != skeletons[1]:
+        old_lines, new_lines = (k.split("\n") for k in skeletons)
+        first = next((i for i, (x, y) in enumerate(zip(old_lines, new_lines, strict=False))
+                      if x != y),
+                     min(len(old_lines), len(new_lines)))
+        return problems + [f"structure or labels differ from line {first + 1}"]
+    numbers = [np.array([float(x) for tag in group for x in SVG_NUMBER.findall(tag)])
+               for group in tags]
+    worst = np.abs(numbers[0] - numbers[1]).max(initial=0)
+    if worst > tolerance:
+        problems.append(f"a number differs by {worst:.3g}")
+    return problems
+
+
+@pytest.mark.parametrize("name", FIGURE_NAMES)
+def test_figure_is_what_its_code_draws(name: str) -> None:
+    """The committed SVGs equal a fresh run of docs/figures/make_figures.py (coordinates to a
+    small tolerance, so that another CPU's rounding cannot fail the test), in both languages;
+    drawing also checks that every label reaches WCAG AA contrast."""
+    for lang, fresh in _regenerated(name).items():
+        path = make_figures.out_path(name, lang)
+        assert path.is_file(), f"{path} is missing: run python docs/figures/make_figures.py"
+        problems = svg_differences(path.read_text(encoding="utf-8"), fresh)
+        assert not problems, (f"{path.relative_to(ROOT)}: {'; '.join(problems)}; "
+                              f"run python docs/figures/make_figures.py {name}")
+        assert len(fresh.encode()) <= MAX_FIGURE_BYTES, f"{path.name}: too large"
+        assert "<title" in fresh and "<desc" in fresh and 'role="img"' in fresh
+        # Its own opaque white card first: dark text keeps its contrast in the dark palette.
+        assert fresh.split("\n")[2].startswith('<rect x="0" y="0" ') and 'fill="#ffffff"' in \
+            fresh.split("\n")[2]
+
+
+def test_figure_comparison_notices_a_changed_figure() -> None:
+    name = "attention-weights"
+    committed = make_figures.out_path(name, "en").read_text(encoding="utf-8")
+    first = re.search(r' x="(\d+(?:\.\d+)?)"', committed)
+    assert first and ">0.51<" in committed
+
+    def moved(by: float) -> str:
+        value = float(first.group(1)) + by
+        return committed[:first.start(1)] + f"{value:g}" + committed[first.end(1):]
+
+    assert not svg_differences(committed, moved(0.1))  # rounding on another machine
+    assert svg_differences(committed, moved(1.0))  # a moved element
+    assert svg_differences(committed, committed.replace(">0.51<", ">0.52<", 1))  # a label
+
+
+def test_text_below_wcag_contrast_is_refused() -> None:
+    fig = svg_writer.Svg(10, 10, "t", "d")
+    with pytest.raises(ValueError, match="WCAG"):
+        fig.text(0, 0, "pale", fill="#bbbbbb")
+    fig.text(0, 0, "fine", fill=svg_writer.MUTED)
+    for colour in svg_writer.SERIES:  # lines and markers: 3:1 for graphical objects
+        assert svg_writer.contrast(colour, svg_writer.PAPER) >= 3
+
+
+@pytest.mark.parametrize("case", [(lang, name) for name in PAGES for lang in LANGS], ids=case_id)
+def test_figures_on_a_page_have_alt_text_and_exist(case: tuple[str, str]) -> None:
+    lang, name = case
+    text = learn_page(lang, name).read_text(encoding="utf-8")
+    shown = {m.group("name"): m.group("alt") for m in FIGURE_REF.finditer(text)}
+    expected = {n for n, f in make_figures.FIGURES.items() if f.page == name}
+    assert set(shown) == expected, (f"docs/{lang}/learn/{name} shows {sorted(shown)}, "
+                                    f"make_figures.py draws {sorted(expected)} for it")
+    for figure, alt in shown.items():
+        assert len(alt) >= 40, f"docs/{lang}/learn/{name}: {figure} needs a describing alt text"
+        assert make_figures.out_path(figure, lang).is_file()
+    assert text.count('<figcaption markdown="span">') >= len(shown)  # so $...$ in it renders
+
+
+def test_every_committed_figure_is_drawn_by_the_script() -> None:
+    for lang in LANGS:
+        committed = {p.stem for p in (ROOT / "docs" / lang / "learn" / "figures").glob("*")}
+        assert committed == set(FIGURE_NAMES), (
+            f"docs/{lang}/learn/figures: {sorted(committed ^ set(FIGURE_NAMES))}")
+
+
+def test_algorithm_page_has_its_figures() -> None:
+    pages = {f.page for f in make_figures.FIGURES.values()}
+    assert set(ALGORITHM_PAGES) <= pages
+
+
+def test_figures_show_the_pages_numbers() -> None:
+    """The figures draw the same numbers as the pages compute."""
+    attention = _run("en", "attention.md")[1].namespace
+    data = _figure_data("attention-weights")
+    assert np.allclose(data["weights"], attention["weights"])
+    assert np.allclose(data["causal"], attention["causal_weights"])
+    assert np.allclose(_figure_data("positional-encoding")["pe"],
+                       attention["positional_encoding"](48, 32))
+    llm = _run("en", "llm.md")[1].namespace
+    sampling = dict(_figure_data("llm-sampling")["panels"])
+    assert np.allclose(sampling["τ = 1"], llm["probs"])
+    assert np.allclose(sampling["τ = 0.5"], llm["softmax_t"](llm["next_logits"], 0.5))
+    assert np.allclose(sampling["top-p, p = 0.9"], llm["nucleus"])
+    fitted = {"E": llm["fit_e"], "A": llm["fit_a"], "B": llm["fit_b"],
+              "alpha": llm["fit_alpha"], "beta": llm["fit_beta"]}
+    assert fitted == make_figures.CHINCHILLA
+    lora = _figure_data("llm-lora")
+    assert int((lora["singular"] > 1e-9).sum()) == lora["r"]
+    vae = _run("en", "vae.md")[1].namespace
+    assert _figure_data("vae-elbo-gap")["log_px"] == pytest.approx(vae["log_px"])
+    diffusion = _run("en", "diffusion.md")[1].namespace
+    _, _, alpha_bars = make_figures.ddpm_schedule()
+    assert np.allclose(alpha_bars, diffusion["alpha_bars"])
+    signal = _figure_data("diffusion-forward")["signal"]
+    assert signal[-1] == pytest.approx(np.sqrt(diffusion["alpha_bars"][-1]))
+    x = np.linspace(-1, 1, 5)
+    assert np.allclose(make_figures.mixture_eps_star(x, alpha_bars[199]),
+                       diffusion["mixture_eps_star"](x, alpha_bars[199]))
+    ml = _run("en", "machine-learning.md")[1].namespace
+    gd = _figure_data("ml-gradient-descent")
+    x_ml, y_ml = make_figures._line_data()
+    assert np.allclose(x_ml, ml["x"]) and np.allclose(y_ml, ml["y"])
+    assert np.allclose(gd["best"], np.polyfit(ml["x"], ml["y"], 1), atol=1e-9)
+    nlp = _run("en", "nlp.md")[1].namespace
+    bigram = _figure_data("nlp-bigram")
+    row = bigram["probs"][bigram["vocab"].index("the")]
+    assert row[bigram["vocab"].index("cat")] == pytest.approx(nlp["p_cat"])
+
+
+def test_trained_figures_show_what_their_captions_claim() -> None:
+    gan = _figure_data("gan-mode-collapse")["covered"]
+    assert gan["data"][0] == 8 and gan["balanced"][0] == 8  # PacGAN covers all modes
+    assert gan["collapsed"][0] <= 2 and gan["collapsed"][1] < 0.2  # the plain one collapses
+    flow = _figure_data("flow-samplers")
+    assert flow["covered"][0] == 8
+    euler, heun = flow["err"]["euler"], flow["err"]["heun"]
+    assert euler[-1] / euler[-2] == pytest.approx(0.5, abs=0.1)  # first order
+    assert heun[-1] / heun[-2] < 0.35  # second order: about a quarter
+    vae = _figure_data("vae-latent")
+    assert vae["kl"] > 1  # the codes carry information (no posterior collapse)
+
+
+# ---------------------------------------------------------------------------------------
+# Exercises: each answer can be revealed and is checked by code
+
+
+EXERCISE = re.compile(r'^\?\?\? question "(?P<title>[^"]+)"\n(?P<body>(?:(?: {4}.*)?\n)+)', re.M)
+
+
+@pytest.mark.parametrize("case", [(lang, name) for name in ALGORITHM_PAGES for lang in LANGS],
+                         ids=case_id)
+def test_algorithm_page_ends_with_checked_exercises(case: tuple[str, str]) -> None:
+    lang, name = case
+    text = learn_page(lang, name).read_text(encoding="utf-8")
+    exercises = list(EXERCISE.finditer(text))
+    assert len(exercises) >= 3, f"docs/{lang}/learn/{name}: {len(exercises)} exercises"
+    answer = "**Answer.**" if lang == "en" else "**答案。**"
+    for exercise in exercises:
+        body = exercise.group("body")
+        assert answer in body, f"{exercise.group('title')}: no {answer}"
+        assert "    ```python" in body, f"{exercise.group('title')}: the answer runs no code"
+    page = parse(learn_page(lang, name))
+    indented = [b for b in page.blocks if b.lang == "python" and b.indent]
+    assert len(indented) >= len(exercises)  # ... and the page test runs that code
+    heading = "## Exercises" if lang == "en" else "## 练习"
+    assert text.index("## ", 10) < text.index(heading) < exercises[0].start()
+
+
+def test_exercise_answers_run_and_their_output_is_checked(tmp_path: Path) -> None:
+    """An indented answer block runs like any other, and a wrong output inside it fails."""
+    page_text = ('??? question "Q"\n    **Answer.**\n\n    ```python\n    print(1 + 1)\n    ```\n\n'
+                 '    ```text title="Output"\n    3\n    ```\n')
+    path = tmp_path / "exercise.md"
+    path.write_text(page_text, encoding="utf-8")
+    page = parse(path)
+    problems = output_problems(page, run_page(page))
+    assert len(problems) == 1 and "differs" in problems[0], problems
+
+
+# ---------------------------------------------------------------------------------------
+# References: linked sources, catalog entries linked, verified identifiers
+
+ARXIV_LINK = re.compile(r"\(https://arxiv\.org/abs/(?P<id>\d{4}\.\d{4,5})\)")
+ENTRY_LINK = re.compile(r"\(\.\./entries/(?P<id>[\w-]+)\.md\)")
+# arXiv ids cited by the Learn pages that are not (yet) catalog papers, each checked against
+# a stored copy of its abstract page or an index of it; catalog papers are checked by the catalog.
+VERIFIED_ARXIV = {
+    "1401.4082": "Rezende, Mohamed, Wierstra: Stochastic Backpropagation and Approximate Inference",
+    "1412.6980": "Kingma, Ba: Adam",
+    "1503.03585": "Sohl-Dickstein et al.: Deep Unsupervised Learning using Nonequilibrium "
+                  "Thermodynamics",
+    "1509.00519": "Burda, Grosse, Salakhutdinov: Importance Weighted Autoencoders",
+    "1701.04862": "Arjovsky, Bottou: Towards Principled Methods for Training GANs",
+    "1701.07875": "Arjovsky, Chintala, Bottou: Wasserstein GAN",
+    "1704.00028": "Gulrajani et al.: Improved Training of Wasserstein GANs",
+    "1904.09751": "Holtzman et al.: The Curious Case of Neural Text Degeneration",
+    "1910.07467": "Zhang, Sennrich: Root Mean Square Layer Normalization",
+    "2001.08361": "Kaplan et al.: Scaling Laws for Neural Language Models",
+    "2002.04745": "Xiong et al.: On Layer Normalization in the Transformer Architecture",
+    "2010.02502": "Song, Meng, Ermon: Denoising Diffusion Implicit Models",
+    "2010.11929": "Dosovitskiy et al.: An Image is Worth 16x16 Words",
+    "2011.13456": "Song et al.: Score-Based Generative Modeling through SDEs",
+    "2102.09672": "Nichol, Dhariwal: Improved Denoising Diffusion Probabilistic Models",
+    "2104.09864": "Su et al.: RoFormer",
+    "2106.09685": "Hu et al.: LoRA",
+    "2203.15556": "Hoffmann et al.: Training Compute-Optimal Large Language Models",
+    "2205.11487": "Saharia et al.: Imagen",
+    "2207.12598": "Ho, Salimans: Classifier-Free Diffusion Guidance",
+    "2208.11970": "Luo: Understanding Diffusion Models: A Unified Perspective",
+    "2209.03003": "Liu, Gong, Liu: Flow Straight and Fast (rectified flow)",
+    "2210.02747": "Lipman et al.: Flow Matching for Generative Modeling",
+    "2305.18290": "Rafailov et al.: Direct Preference Optimization",
+    "2312.00752": "Gu, Dao: Mamba",
+    "2403.03206": "Esser et al.: Scaling Rectified Flow Transformers",
+}
+
+
+@functools.cache
+def _catalog() -> dict[str, dict]:
+    entries = {}
+    for path in (ROOT / "catalog").glob("*/*.yaml"):
+        if path.parent.name != "catalog":
+            entries[path.stem] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return entries
+
+
+def _catalog_papers_by_arxiv() -> dict[str, str]:
+    return {str(e["arxiv"]): entry_id for entry_id, e in _catalog().items() if e.get("arxiv")}
+
+
+def _references(lang: str, name: str) -> str:
+    text = learn_page(lang, name).read_text(encoding="utf-8")
+    heading = "\n## References\n" if lang == "en" else "\n## 参考文献\n"
+    assert heading in text, f"docs/{lang}/learn/{name} has no references section"
+    section = text.split(heading, 1)[1]
+    return section.split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize("case", [(lang, name) for name in REFERENCE_PAGES for lang in LANGS],
+                         ids=case_id)
+def test_page_ends_with_linked_sources_and_catalog_entries(case: tuple[str, str]) -> None:
+    lang, name = case
+    section = _references(*case)
+    items = [item for item in re.split(r"\n(?=- )", section) if item.startswith("- ")]
+    assert items, f"docs/{lang}/learn/{name}: no sources listed"
+    for item in items:
+        assert "](https://" in item, (
+            f"docs/{lang}/learn/{name}: a source without a link: {item[:80]}")
+    assert ENTRY_LINK.search(section), f"docs/{lang}/learn/{name}: no catalog entry to go deeper"
+    text = learn_page(lang, name).read_text(encoding="utf-8")
+    tail = text[text.index(section):]
+    if name in ALGORITHM_PAGES:  # references, then the generated catalog list, nothing else
+        assert tail.rstrip().endswith(f"<!-- atlas:entries topic={ALGORITHM_PAGES[name]} -->")
+
+
+@pytest.mark.parametrize("case", PAGE_CASES, ids=case_id)
+def test_cited_papers_in_the_catalog_link_their_entry(case: tuple[str, str]) -> None:
+    """A cited arXiv paper that is in the catalog must link its entry page in the same list
+    item, so that a paper added to the catalog later shows up here as a failing test; every
+    other cited id must be one verified above; every entry linked must exist."""
+    lang, name = case
+    text = learn_page(lang, name).read_text(encoding="utf-8")
+    papers = _catalog_papers_by_arxiv()
+    for item in re.split(r"\n(?=- |\n)", text):
+        for match in ARXIV_LINK.finditer(item):
+            arxiv_id = match.group("id")
+            if arxiv_id in papers:
+                assert f"(../entries/{papers[arxiv_id]}.md)" in item, (
+                    f"docs/{lang}/learn/{name} cites arXiv:{arxiv_id} without linking its "
+                    f"catalog entry ../entries/{papers[arxiv_id]}.md")
+            else:
+                assert arxiv_id in VERIFIED_ARXIV, (
+                    f"docs/{lang}/learn/{name} cites arXiv:{arxiv_id}, which is neither a "
+                    "catalog paper nor a verified id")
+    for match in ENTRY_LINK.finditer(text):
+        assert match.group("id") in _catalog(), (
+            f"docs/{lang}/learn/{name} links ../entries/{match.group('id')}.md: no such entry")
+
+
+def test_catalog_link_check_catches_a_missing_entry_link(tmp_path: Path) -> None:
+    papers = _catalog_papers_by_arxiv()
+    arxiv_id, entry = next(iter(papers.items()))
+    item = f"- A paper: [arXiv:{arxiv_id}](https://arxiv.org/abs/{arxiv_id})"
+    assert f"(../entries/{entry}.md)" not in item  # what the test above would report
+
+
+@pytest.mark.parametrize("name", REFERENCE_PAGES)
+def test_both_languages_cite_the_same_sources(name: str) -> None:
+    cited = [sorted(set(ARXIV_LINK.findall(_references(lang, name)))) for lang in LANGS]
+    assert cited[0] == cited[1], f"{name}: English cites {cited[0]}, Chinese {cited[1]}"

@@ -55,3 +55,51 @@ def test_chinese_query_finds_the_chinese_learn_page(page, site_url: str, query: 
     page.goto(site_url + "zh/learn/attention/")
     results = [result.split()[0].split("?")[0].split("#")[0] for result in search(page, query)]
     assert results[0] == site_url + target, (query, results)
+
+
+@pytest.mark.parametrize(("path", "answer_word"), [("learn/gan/", "Answer"),
+                                                    ("zh/learn/gan/", "答案")])
+def test_figure_and_revealed_answer_render(page, site_url: str, path: str,
+                                           answer_word: str) -> None:
+    """On an algorithm page, in both languages, a figure loads and is drawn at its size, with
+    its alt text, and an exercise's answer is hidden until its summary is clicked; then its
+    text, formulas and code show."""
+    page.goto(site_url + path)
+    figure = page.locator("article figure img[src$='gan-mode-collapse.svg']")
+    figure.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=figure.element_handle())
+    assert figure.bounding_box()["width"] > 300
+    assert len(figure.get_attribute("alt")) > 40
+    assert page.locator("article figure figcaption").count() >= 2
+    assert page.locator("article figure figcaption .katex").count() >= 1  # maths in captions
+    exercise = page.locator("article details.question").first
+    assert exercise.get_attribute("open") is None
+    body = exercise.locator("p", has_text=answer_word).first
+    assert not body.is_visible()
+    exercise.locator("summary").click()
+    body.wait_for(state="visible")
+    assert exercise.get_attribute("open") is not None
+    assert exercise.locator(".katex").count() >= 1  # the answer's formulas rendered
+    assert exercise.locator("pre code").first.is_visible()  # and its code
+
+
+def test_figures_stay_readable_in_the_dark_palette(page, site_url: str) -> None:
+    """Switching to the dark palette keeps each figure on its own white card: the SVG draws an
+    opaque white background, so its dark text keeps its contrast."""
+    page.goto(site_url + "learn/attention/")
+    page.evaluate("document.body.setAttribute('data-md-color-scheme', 'slate')")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") != "rgb(255, 255, 255)"
+    image = page.locator("article figure img").first
+    image.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=image.element_handle())
+    # Read the figure's own pixels (same origin: the canvas is not tainted), inside its corner.
+    pixel = page.evaluate("""img => {
+        const canvas = document.createElement('canvas');
+        canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+        const context = canvas.getContext('2d');
+        context.drawImage(img, 0, 0);
+        return Array.from(context.getImageData(8, 8, 1, 1).data);
+    }""", image.element_handle())
+    assert pixel == [255, 255, 255, 255], f"the figure is not on an opaque white card: {pixel}"
