@@ -335,17 +335,6 @@ def _release_page(page: Page) -> None:
         page.file.content_string = ""
 
 
-def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """The explorer's plain list goes in after Markdown, which need not parse it."""
-    if page.file.src_uri != publish.EXPLORER_URI:
-        return html
-    state = _state_of(config)
-    fallback = publish.explorer_fallback(state["catalog"], state["lang"],
-                                         config.use_directory_urls)
-    return re.sub(r"<!-- atlas:explorer-fallback [0-9a-f]+ -->", lambda _: fallback, html,
-                  count=1)
-
-
 # The site's own teaching pages rank above catalog entries that share their words
 # (a query for "扩散模型" should find the Learn page before a course named after it).
 LEARN_SEARCH_BOOST = 2
@@ -360,6 +349,23 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
                                    page.file.src_uri)
     except site.MarkerError as error:
         raise PluginError(str(error)) from None
+
+
+EMPTY_HEADER_CELL = re.compile(r"<th((?:\s[^>]*)?)>\s*</th>")
+
+
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """An empty corner of a table (``| | a | b |``, as in the examples' READMEs) is a data
+    cell, not a header without a name (axe-core empty-table-header). The explorer's plain
+    list goes in after Markdown, which need not parse it."""
+    html = EMPTY_HEADER_CELL.sub(r"<td\1></td>", html)
+    if page.file.src_uri != publish.EXPLORER_URI:
+        return html
+    state = _state_of(config)
+    fallback = publish.explorer_fallback(state["catalog"], state["lang"],
+                                         config.use_directory_urls)
+    return re.sub(r"<!-- atlas:explorer-fallback [0-9a-f]+ -->", lambda _: fallback, html,
+                  count=1)
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:

@@ -1,6 +1,6 @@
-/* AIGC Atlas: maths rendering, the language switcher and, under `make serve`, the
-   catalog's problems. Runs on every page change, including instant navigation (Material's
-   document$ observable). */
+/* AIGC Atlas: maths rendering, the language switcher, keyboard access to what scrolls
+   and, under `make serve`, the catalog's problems. Runs on every page change, including
+   instant navigation (Material's document$ observable). */
 
 /* Render only what arithmatex marked as maths, never a stray "$" in catalog text. */
 function renderMaths(root) {
@@ -42,6 +42,86 @@ function onLanguageClick(event) {
 }
 document.addEventListener("click", onLanguageClick, true);
 
+/* Keyboard access to what scrolls sideways (WCAG 2.1.1): a long display formula or a wide
+   table is focusable while it overflows, so the arrow keys scroll it, and is then named as a
+   group. Material does the same for code blocks. A ResizeObserver re-checks on every change
+   of size (the window, the explorer's rows); tables are wrapped by Material's script and the
+   explorer's table comes later, so new wrappers are looked for as they are added. */
+/* A display formula scrolls in its own box on a wide screen (atlas.css) and in Material's
+   div.arithmatex, which narrows the formula to its content, on a narrow one. */
+const SCROLLERS = ".katex-display, div.arithmatex, .md-typeset__scrollwrap";
+const SCROLL_NAMES = {
+  en: { formula: "Formula (scrolls sideways)", table: "Table (scrolls sideways)" },
+  zh: { formula: "公式（可横向滚动）", table: "表格（可横向滚动）" },
+};
+
+function markScrollable(element) {
+  const names = SCROLL_NAMES[document.documentElement.lang.startsWith("zh") ? "zh" : "en"];
+  const scrolls = element.scrollWidth > element.clientWidth + 1;
+  if (scrolls === (element.dataset.atlasScrolls === "1")) return;
+  if (scrolls) {
+    element.dataset.atlasScrolls = "1";
+    element.tabIndex = 0;
+    element.setAttribute("role", "group");
+    element.setAttribute("aria-label",
+      element.matches(".katex-display, .arithmatex") ? names.formula : names.table);
+  } else {
+    delete element.dataset.atlasScrolls;
+    for (const name of ["tabindex", "role", "aria-label"]) element.removeAttribute(name);
+  }
+}
+
+const resized = typeof ResizeObserver === "undefined" ? null
+  : new ResizeObserver((entries) => entries.forEach(({ target }) => markScrollable(target)));
+
+const watched = new Set();
+
+function watch(element) {
+  if (watched.has(element)) return;
+  watched.add(element);
+  resized.observe(element);
+}
+
+function watchScrollables(root) {
+  if (root.nodeType !== Node.ELEMENT_NODE) return;
+  /* Material's copy button sits in a <nav> per code block: a toolbar, not a landmark
+     (axe-core landmark-unique: many unnamed navigation landmarks). */
+  if (root.matches("nav.md-code__nav")) root.setAttribute("role", "none");
+  root.querySelectorAll("nav.md-code__nav").forEach((nav) => nav.setAttribute("role", "none"));
+  if (!resized) return;
+  if (root.matches(SCROLLERS)) watch(root);
+  root.querySelectorAll(SCROLLERS).forEach(watch);
+}
+
+/* A formula widens when its fonts arrive, inside a box that keeps its size. */
+function recheckScrollables() {
+  for (const element of watched) {
+    if (element.isConnected) markScrollable(element);
+    else { watched.delete(element); resized.unobserve(element); }
+  }
+}
+if (resized && document.fonts) {
+  document.fonts.addEventListener("loadingdone", recheckScrollables);
+  document.fonts.ready.then(recheckScrollables);
+}
+
+const added = typeof MutationObserver === "undefined" ? null
+  : new MutationObserver((records) => {
+    for (const record of records) record.addedNodes.forEach(watchScrollables);
+  });
+
+/* Material's sections with an index page (navigation.indexes) label their sub-navigation
+   with the arrow beside the link, which has no text: every such <nav> has an empty name
+   (axe-core landmark-unique). The arrow takes the section's name. */
+function nameSections(root) {
+  root.querySelectorAll(".md-nav__container > label.md-nav__link[id]").forEach((label) => {
+    const link = label.parentElement.querySelector("a.md-nav__link");
+    if (!label.textContent.trim() && link && !label.hasAttribute("aria-label")) {
+      label.setAttribute("aria-label", link.textContent.trim());
+    }
+  });
+}
+
 /* Under `make serve` a catalog with problems does not stop the server: the build keeps the
    entries without problems and writes the list to atlas-status.json, and every page shows
    it until the files are fixed. Only served pages carry the atlas-serve marker. */
@@ -81,6 +161,10 @@ function showCatalogProblems() {
 
 function onPage(body) {
   renderMaths(body);
+  nameSections(body);
+  watchScrollables(body);
+  const content = body.querySelector(".md-content");
+  if (added && content) added.observe(content, { childList: true, subtree: true });
   showCatalogProblems();
 }
 

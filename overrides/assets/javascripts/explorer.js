@@ -325,7 +325,14 @@
       state.sort = key;
       update(false);
     });
-    more.addEventListener("click", () => { limit += PAGE_SIZE; render(); });
+    more.addEventListener("click", () => {
+      const first = body.rows.length;
+      limit += PAGE_SIZE;
+      render();
+      /* The last "show more" hides itself: the keyboard focus goes on to the first new row
+         instead of falling back to the top of the page. */
+      if (more.hidden && body.rows[first]) body.rows[first].querySelector("a").focus();
+    });
     reset.addEventListener("click", () => {
       state = emptyState(data);
       search.value = ""; topicSelect.value = ""; fromInput.value = ""; toInput.value = "";
