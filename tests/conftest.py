@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import re
 import shutil
@@ -229,3 +230,17 @@ def search(page: object, query: str) -> list[str]:
     return page.eval_on_selector_all(
         ".md-search-result__item > a",
         "links => links.map(a => a.href + ' ' + a.textContent.trim())")
+
+
+# The example tests and the Learn pages' code need PyTorch and NumPy (the `examples` extra);
+# without them those files are left out of collection, so that the tooling tests
+# (`make test-fast`) run on a machine without torch; the session header says so.
+TORCH_MISSING = importlib.util.find_spec("torch") is None
+collect_ignore_glob = ["examples/test_*.py", "test_learn.py"] if TORCH_MISSING else []
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if TORCH_MISSING:
+        return ("torch is not installed: the example tests and the Learn pages' code are "
+                "skipped (`make test` installs it)")
+    return None
