@@ -48,7 +48,8 @@ class Step:
     why: dict[str, str]
     needs: tuple[str, ...] = ()
     levels: tuple[str, ...] = ()  # topic steps: the levels of the picks they list
-    line: int = 1
+    line: int = 1  # where the step starts
+    target_line: int = 1  # where it names its target
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,7 @@ def _steps(value: Any, located: Located, index: int, name: str, shown: str
                               tuple(n for n in needs if isinstance(n, str))
                               if isinstance(needs, list) else (),
                               tuple(levels) if isinstance(levels, list) else (),
-                              located.line(at)))
+                              located.line(at), located.line((*at, targets[0]))))
     return steps, problems
 
 
@@ -260,11 +261,11 @@ def check_paths(parsed: ParsedPaths, catalog_dir: Path, topics: dict[str, Topic]
         for number, step in enumerate(path.steps):
             where = f"{path.id}.steps[{number}].{step.kind}"
             for message in _target_problems(step, root, topics, by_id, renamed, examples):
-                problems.append((index, Problem(shown, step.line, where, message)))
+                problems.append((index, Problem(shown, step.target_line, where, message)))
             key = (step.kind, step.target)
             if key in named:
                 problems.append((index, Problem(
-                    shown, step.line, where,
+                    shown, step.target_line, where,
                     f"step {named[key]!r} already names the {step.kind} {step.target!r}")))
             named.setdefault(key, step.id)
     bad = {index for index, _ in problems}
