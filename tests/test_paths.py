@@ -367,7 +367,7 @@ def test_the_index_lists_every_path(catalog: Catalog, pages: dict[str, dict[str,
             assert site.escape_md(site.path_summary(path, lang)) in index
     assert site.escape_md("12 steps: 4 Learn pages, 1 topic, 6 catalog entries and 1 runnable "
                           "example") in pages["en"]["paths/index.md"]
-    assert site.escape_md("12 步：4 个学习页面、1 个主题、6 项目录资源、1 个可运行示例") in \
+    assert site.escape_md("12 步：4 个学习页面、1 个主题、6 项目录资源和 1 个可运行示例") in \
         pages["zh"]["paths/index.md"]
 
 

@@ -734,14 +734,16 @@ def step_anchor(step: Step) -> str:
 
 
 def path_summary(path: LearningPath, lang: str) -> str:
-    """"12 steps: 4 Learn pages, 2 topics, 5 catalog entries and 1 runnable example"."""
+    """"12 steps: 4 Learn pages, 2 topics, 5 catalog entries and 1 runnable example"
+    ("12 步：4 个学习页面、2 个主题、5 项目录资源和 1 个可运行示例")."""
     t = LABELS[lang]
     counts = Counter(step.kind for step in path.steps)
     parts = [f"{counts[kind]} {STEP_PARTS['en'][kind][counts[kind] != 1]}" if lang == "en"
              else f"{counts[kind]} {STEP_PARTS['zh'][kind][0]}"
              for kind in ("learn", "topic", "entry", "example") if counts[kind]]
     joined = parts[0] if len(parts) == 1 else (
-        ", ".join(parts[:-1]) + " and " + parts[-1] if lang == "en" else "、".join(parts))
+        ", ".join(parts[:-1]) + " and " + parts[-1] if lang == "en"
+        else "、".join(parts[:-1]) + "和" + parts[-1])
     return f"{t['step_count'].format(count=len(path.steps))}{colon(lang)}{joined}"
 
 
@@ -772,7 +774,7 @@ def step_title(step: Step, catalog: Catalog, lang: str,
         return catalog.by_id()[step.target].title
     owner = example_topic(catalog, step.target)
     return f"{topic_name(owner, lang) if owner else step.target}{colon(lang)}" \
-           f"{LABELS[lang]['example_title']}"
+           f"{LABELS[lang]['example']}"
 
 
 def colon(lang: str) -> str:
