@@ -743,7 +743,7 @@ def path_summary(path: LearningPath, lang: str) -> str:
              for kind in ("learn", "topic", "entry", "example") if counts[kind]]
     joined = parts[0] if len(parts) == 1 else (
         ", ".join(parts[:-1]) + " and " + parts[-1] if lang == "en"
-        else "、".join(parts[:-1]) + "和" + parts[-1])
+        else "、".join(parts[:-1]) + "和 " + parts[-1])
     return f"{t['step_count'].format(count=len(path.steps))}{colon(lang)}{joined}"
 
 
