@@ -942,7 +942,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "validate",
         help="check every catalog file against the schema and each other",
-        description="Check the catalog: schema, URLs, text fields, duplicates, topics. "
+        description="Check the catalog: schema, URLs, text fields, duplicates, topics, "
+                    "learning paths. "
                     "Prints every problem as path:line: field: message; exits 1 if any.",
     )
     parser.add_argument("paths", nargs="*", type=Path, default=[Path("catalog")],
