@@ -206,6 +206,19 @@ def test_a_topic_step_whose_levels_leave_no_pick(project: Path) -> None:
     assert page.count("../entries/gan-book-") == 3
 
 
+def test_a_path_naming_an_entry_left_out_is_left_out_too(project: Path) -> None:
+    """`make serve` shows a catalog with problems without the entries that have them; a path
+    naming such an entry (here: a duplicate of another file's URL) goes with it."""
+    write_entry(project, "book", "a-copy", GOOD_BOOK)  # sorts first: deep-learning is the copy
+    catalog = load_catalog(project)
+    assert any("deep-learning.yaml" in p.path and "duplicate URL" in p.message
+               for p in catalog.problems)
+    assert "deep-learning" not in catalog.by_id() and catalog.paths == []
+    for lang in site.LANGS:
+        pages = site.generate_pages(catalog, lang, {}, project.parent, set())
+        assert "paths/first-gan.md" not in pages and "paths/index.md" in pages
+
+
 def test_every_mistake_in_one_run_and_no_traceback(project: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     text = GOOD_PATHS

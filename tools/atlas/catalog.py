@@ -849,8 +849,13 @@ def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG, cache: FileCache | N
     paths, path_problems = _learning_paths(catalog_dir, topics, entries, cache)
     problems += path_problems
     rejected = {p.path for p in problems}
-    return Catalog(catalog_dir, [e for e in entries if str(e.path) not in rejected], topics,
-                   sorted(set(problems)), rules, paths)
+    kept = [e for e in entries if str(e.path) not in rejected]
+    # Under `make serve` a catalog with problems is still shown: a path keeps its page only
+    # while every entry it names is shown too.
+    visible = {entry.id for entry in kept}
+    paths = [path for path in paths
+             if all(step.kind != "entry" or step.target in visible for step in path.steps)]
+    return Catalog(catalog_dir, kept, topics, sorted(set(problems)), rules, paths)
 
 
 def _learning_paths(catalog_dir: Path, topics: dict[str, Topic], entries: list[Entry],
