@@ -582,6 +582,8 @@ def test_the_package_works_installed_non_editable(tmp_path: Path) -> None:
     import shutil
 
     shutil.copytree(CATALOG, work / "catalog")
+    for name in ("docs", "examples"):  # what the learning paths name (catalog/paths.yaml)
+        (work / name).symlink_to(ROOT / name)
     result = subprocess.run([sys.executable, "-m", "atlas", "validate", "catalog"], cwd=work,
                             env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"},
                             capture_output=True, text=True, timeout=120)

@@ -4,6 +4,8 @@ A small copy of the project is built the way `mkdocs serve --dirty` builds it; a
 edit (an entry changed, added, renamed, deleted, broken and fixed; the taxonomy, a Learn
 page, a template and the stylesheet edited) the incremental rebuild is compared, file for
 file, with a clean full build of the same sources. Only the sitemap's dates may differ.
+The learning paths (catalog/paths.yaml) are a global input like the taxonomy: an edit to a
+step re-renders its path's page, a renamed path every page (the navigation names it).
 """
 
 from __future__ import annotations
@@ -28,6 +30,34 @@ ENTRIES = ["book/deep-learning-goodfellow", "book/understanding-deep-learning",
            "paper/generative-adversarial-networks", "tool/diffusers", "tool/pytorch",
            "website/lil-log", "course/stanford-cs236", "model/deepseek-r1",
            "dataset/fineweb", "paper/auto-encoding-variational-bayes"]
+PATHS = """\
+paths:
+  - id: diffusion-models
+    title: {en: Understand diffusion models, zh: 读懂扩散模型}
+    goal:
+      en: From no background to training a small diffusion model and reading its paper.
+      zh: 从零基础到亲手训练一个小型扩散模型，并读懂它的论文。
+    steps:
+      - id: vae
+        learn: vae
+        why: {en: The variational bound comes first., zh: 先理解变分下界。}
+      - id: diffusion
+        learn: diffusion
+        needs: [vae]
+        why: {en: Noising and denoising derived., zh: 推导加噪与去噪过程。}
+      - id: topic
+        topic: diffusion
+        needs: [diffusion]
+        why: {en: What to read on the topic., zh: 这个主题的推荐资源。}
+      - id: paper
+        entry: denoising-diffusion-probabilistic-models
+        needs: [diffusion]
+        why: {en: The paper that made it work., zh: 让扩散模型真正奏效的论文。}
+      - id: run
+        example: diffusion
+        needs: [paper]
+        why: {en: Train one on digits., zh: 在手写数字上训练一个。}
+"""
 
 
 @pytest.fixture
@@ -47,6 +77,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     catalog = project / "catalog"
     catalog.mkdir()
     shutil.copy(ROOT / "catalog/schema.json", catalog)
+    shutil.copy(ROOT / "catalog/paths.schema.json", catalog)
+    (catalog / "paths.yaml").write_text(PATHS, encoding="utf-8")
     taxonomy = yaml.safe_load((ROOT / "catalog/topics.yaml").read_text(encoding="utf-8"))
     for topic in taxonomy["topics"]:
         topic.pop("start_here", None)
@@ -131,12 +163,17 @@ def test_incremental_rebuilds_equal_full_builds(project: Path, tmp_path: Path) -
         ("an entry deleted", lambda: (catalog / "tool/pytorch.yaml").unlink(), 25),
         ("a Learn page", lambda: replace_in(
             project / "docs/en/learn/gan.md", "\n## ", "\nAn added sentence.\n\n## "), 3),
+        ("a step of a learning path", lambda: replace_in(
+            catalog / "paths.yaml", "Train one on digits.", "Train one on 8x8 digits."), 1),
     ]
     everything = 1_000
     global_edits: list[tuple[str, Callable[[], None], int]] = [
         ("a topic renamed in the taxonomy", lambda: replace_in(
             catalog / "topics.yaml", "en: Diffusion models", "en: Diffusion models (DDPM)"),
          everything),
+        ("a learning path renamed", lambda: replace_in(
+            catalog / "paths.yaml", "en: Understand diffusion models",
+            "en: Understand diffusion"), everything),
         ("a template", lambda: replace_in(
             project / "overrides/entry.html", "{% extends", "{# edited #}\n{% extends"),
          everything),

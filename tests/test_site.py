@@ -179,7 +179,7 @@ def test_markers(catalog: Catalog) -> None:
 def test_generated_pages_are_not_committed() -> None:
     for lang in site.LANGS:
         docs = ROOT / "docs" / lang
-        for folder in ("entries", "catalog", "topics"):
+        for folder in ("entries", "catalog", "topics", "paths"):
             assert not (docs / folder).exists(), f"docs/{lang}/{folder} must be generated"
 
 

@@ -197,6 +197,7 @@ def test_pre_commit_config() -> None:
     for kind in KINDS:
         assert files.search(f"catalog/{kind}/some-entry.yaml"), kind
     assert files.search("catalog/topics.yaml")
+    assert files.search("catalog/paths.yaml") and files.search("catalog/paths.schema.json")
     assert not files.search("docs/en/index.md") and not files.search("catalog/notes.txt")
     # One ruff: the version pre-commit runs is the one `make lint` and CI install.
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
@@ -205,6 +206,7 @@ def test_pre_commit_config() -> None:
     assert hooks["ruff-check"][0]["rev"] == "v" + pinned.removeprefix("ruff==")
     metaschema = re.compile(hooks["check-metaschema"][1]["files"])
     assert metaschema.search("catalog/schema.json")
+    assert metaschema.search("catalog/paths.schema.json")
 
 
 def test_atlas_validate_checks_only_the_files_it_is_given(make_catalog, capsys) -> None:

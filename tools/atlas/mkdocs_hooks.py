@@ -101,6 +101,8 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     examples = site.load_examples(catalog, root / settings.get("examples_dir", "examples"))
     docs_dir = Path(config.docs_dir)
     learn_pages = {p.relative_to(docs_dir).as_posix() for p in (docs_dir / "learn").glob("*.md")}
+    learn_titles = {uri: title for uri in learn_pages
+                    if (title := _heading(docs_dir / uri)) is not None}
     # catalog/metadata.json (`atlas refresh`) is optional: without it the site is as before.
     try:
         facts = metadata.load(catalog_dir / METADATA_NAME)
@@ -108,7 +110,8 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         raise PluginError(str(error)) from None
     _builds[lang] = {}
     _state_of(config).update(catalog=catalog, examples=examples, lang=lang, root=root,
-                             learn_pages=learn_pages, by_id=catalog.by_id(),
+                             learn_pages=learn_pages, learn_titles=learn_titles,
+                             by_id=catalog.by_id(),
                              activity=activity.activities(facts, activity.build_day()))
     sections = site.generated_nav(catalog, lang, examples)
     if config.nav:
@@ -117,6 +120,16 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         _record_search_entries(config)
         faster_theme(config.theme)
     return config
+
+
+def _heading(page: Path) -> str | None:
+    """A hand-written page's first-level heading (the title learning paths show for it)."""
+    try:
+        text = page.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = re.search(r"^# (.+?)\s*(?:\{[^}]*\})?\s*$", text, re.M)
+    return found.group(1).strip() if found else None
 
 
 def _expand_nav(items: list[Any], sections: dict[str, list[Any]]) -> list[Any]:
@@ -141,7 +154,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     memo = STATE.memo(state["lang"]) if STATE.serving else None
     pages = site.generate_pages(state["catalog"], state["lang"], state["examples"],
                                 state["root"], state["learn_pages"], edit_base,
-                                config.repo_url, state["activity"], memo)
+                                config.repo_url, state["activity"], memo,
+                                state["learn_titles"])
     if memo is not None:
         memo.next_generation()
     pages.update(publish.site_outputs(

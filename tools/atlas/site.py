@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from atlas.catalog import Catalog, Entry, Topic
+from atlas.paths import LearningPath, Step, start_here_for
 from atlas.refresh.activity import Activity
 from atlas.rules import Rules
 
@@ -69,6 +70,18 @@ LABELS: dict[str, dict[str, str]] = {
         "explorer": "Explorer", "suggest": "Suggest an entry",
         "contribute": "How to contribute",
         "suggest_intro": "Know a resource that belongs here?",
+        # Learning paths (catalog/paths.yaml)
+        "paths": "Learning paths", "all_paths": "All learning paths",
+        "paths_intro": "Each path leads from zero to a goal in ordered steps: a Learn page, a "
+                       "topic and its \"start here\" picks, a catalog entry or a runnable "
+                       "example, each with why it comes there and the earlier steps it needs.",
+        "step_count": "{count} steps", "step": "Step {number}", "needs": "Needs",
+        "needs_nothing": "Nothing before it: start here.", "step_learn": "Learn page",
+        "step_topic": "Topic", "step_entry": "Catalog entry", "step_example": "Runnable example",
+        "read_page": "Read the page", "open_topic": "Open the topic",
+        "picks_of_levels": "Start with its picks for the level {levels}:",
+        "picks_all": "Start with its picks, in reading order:",
+        "open_example": "Train it yourself", "or": " or ",
         # From catalog/metadata.json (`atlas refresh`), shown only for entries it covers.
         "archived": "Archived", "inactive": "Inactive", "stars": "Stars", "forks": "Forks",
         "last_activity": "Last activity", "latest_release": "Latest release",
@@ -112,6 +125,17 @@ LABELS: dict[str, dict[str, str]] = {
         "other": "其他", "home_counts": "目录收录情况", "total": "合计",
         "explorer": "筛选浏览", "suggest": "推荐资源", "contribute": "贡献指南",
         "suggest_intro": "知道值得收录的资源？",
+        "paths": "学习路线", "all_paths": "全部学习路线",
+        "paths_intro": "每条路线按顺序把你从零基础带到一个目标。每一步是一个学习页面、"
+                       "一个主题及其“从这里开始”推荐、一项目录资源或一个可运行示例，"
+                       "并说明它为什么排在这里、需要先完成哪些步骤。",
+        "step_count": "{count} 步", "step": "第 {number} 步", "needs": "前置步骤",
+        "needs_nothing": "无需前置步骤：从这里开始。", "step_learn": "学习页面",
+        "step_topic": "主题",
+        "step_entry": "目录资源", "step_example": "可运行示例", "read_page": "阅读本页",
+        "open_topic": "打开主题页", "picks_of_levels": "先看它为{levels}读者推荐的资源：",
+        "picks_all": "按推荐的阅读顺序，先看这些资源：", "open_example": "亲手训练",
+        "or": "或",
         "archived": "已归档", "inactive": "不活跃", "stars": "星标", "forks": "复刻",
         "last_activity": "最近活动", "latest_release": "最新发布", "latest_version": "最新版本",
         "downloads": "下载量（30 天）", "likes": "点赞", "fetched": "数据获取于",
@@ -685,6 +709,149 @@ def topics_index_page(catalog: Catalog, lang: str, examples: dict[str, Example])
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------------------
+# Learning paths (catalog/paths.yaml)
+
+PATHS_INDEX_URI = "paths/index.md"
+# How a path's summary counts its steps: (one, several) in English, a measure word in Chinese.
+STEP_PARTS: dict[str, dict[str, tuple[str, str]]] = {
+    "en": {"learn": ("Learn page", "Learn pages"), "topic": ("topic", "topics"),
+           "entry": ("catalog entry", "catalog entries"),
+           "example": ("runnable example", "runnable examples")},
+    "zh": {"learn": ("个学习页面", "个学习页面"), "topic": ("个主题", "个主题"),
+           "entry": ("项目录资源", "项目录资源"), "example": ("个可运行示例", "个可运行示例")},
+}
+STEP_ICONS = {"learn": ":material-school:", "topic": ":material-map-marker-path:",
+              "entry": ":material-bookmark-outline:", "example": ":material-play-circle:"}
+
+
+def path_uri(path_id: str) -> str:
+    return f"paths/{path_id}.md"
+
+
+def step_anchor(step: Step) -> str:
+    return f"step-{step.id}"
+
+
+def path_summary(path: LearningPath, lang: str) -> str:
+    """"12 steps: 4 Learn pages, 2 topics, 5 catalog entries and 1 runnable example"
+    ("12 步：4 个学习页面、2 个主题、5 项目录资源和 1 个可运行示例")."""
+    t = LABELS[lang]
+    counts = Counter(step.kind for step in path.steps)
+    parts = [f"{counts[kind]} {STEP_PARTS['en'][kind][counts[kind] != 1]}" if lang == "en"
+             else f"{counts[kind]} {STEP_PARTS['zh'][kind][0]}"
+             for kind in ("learn", "topic", "entry", "example") if counts[kind]]
+    joined = parts[0] if len(parts) == 1 else (
+        ", ".join(parts[:-1]) + " and " + parts[-1] if lang == "en"
+        else "、".join(parts[:-1]) + "和 " + parts[-1])
+    return f"{t['step_count'].format(count=len(path.steps))}{colon(lang)}{joined}"
+
+
+def learn_title(name: str, lang: str, learn_titles: Mapping[str, str] | None,
+                catalog: Catalog) -> str:
+    """A Learn page's title: its heading, else the topic of the same name, else its name."""
+    uri = f"learn/{name}.md"
+    if learn_titles and uri in learn_titles:
+        return learn_titles[uri]
+    if name in catalog.topics:
+        return topic_name(catalog.topics[name], lang)
+    return name
+
+
+def example_topic(catalog: Catalog, name: str) -> Topic | None:
+    """The topic whose example is examples/<name>/ (its page is that topic's example.md)."""
+    return next((topic for topic in catalog.topics.values() if topic.example == name), None)
+
+
+def step_title(step: Step, catalog: Catalog, lang: str,
+               learn_titles: Mapping[str, str] | None) -> str:
+    """What a step names, as plain text (escaped where it is used)."""
+    if step.kind == "learn":
+        return learn_title(step.target, lang, learn_titles, catalog)
+    if step.kind == "topic":
+        return topic_name(catalog.topics[step.target], lang)
+    if step.kind == "entry":
+        return catalog.by_id()[step.target].title
+    owner = example_topic(catalog, step.target)
+    return f"{topic_name(owner, lang) if owner else step.target}{colon(lang)}" \
+           f"{LABELS[lang]['example']}"
+
+
+def colon(lang: str) -> str:
+    return "：" if lang == "zh" else ": "
+
+
+def path_page(path: LearningPath, catalog: Catalog, lang: str,
+              learn_titles: Mapping[str, str] | None = None) -> str:
+    """One path: its goal, then each step with what it names, why, and what it needs."""
+    t = LABELS[lang]
+    uri = path_uri(path.id)
+    by_id = catalog.by_id()
+    titles = {step.id: step_title(step, catalog, lang, learn_titles) for step in path.steps}
+    lines = [f"# {escape_md(path.title[lang])}", "", escape_md(path.goal[lang]), "",
+             f"*{escape_md(path_summary(path, lang))}*", "",
+             f"[{t['all_paths']}](index.md)", ""]
+    for number, step in enumerate(path.steps, 1):
+        kind_label = t[f"step_{step.kind}"]
+        lines += [f"## {number}. {escape_md(titles[step.id])} {{ #{step_anchor(step)} }}", ""]
+        if step.needs:
+            needed = ("、" if lang == "zh" else ", ").join(
+                f"[{t['step'].format(number=path.number(need))} · "
+                f"{escape_md(titles[need])}](#{step_anchor(path.step(need))})"
+                for need in step.needs)
+            needs = f"{t['needs']}{colon(lang)}{needed}"
+        else:
+            needs = t["needs_nothing"]
+        lines += [f"{STEP_ICONS[step.kind]} {kind_label} · {needs}", "",
+                  escape_md(step.why[lang]), ""]
+        if step.kind == "learn":
+            lines += [f"[{t['read_page']}{colon(lang)}{escape_md(titles[step.id])}]"
+                      f"({relative(uri, f'learn/{step.target}.md')})", ""]
+        elif step.kind == "topic":
+            topic = catalog.topics[step.target]
+            lines += [f"[{t['open_topic']}{colon(lang)}{escape_md(topic_name(topic, lang))}]"
+                      f"({relative(uri, topic_uri(topic.id))}) — "
+                      f"{escape_md(topic.description.get(lang) or topic.description['en'])}", ""]
+            picks = start_here_for(step, topic, by_id)
+            if picks:
+                levels = t["or"].join(t[level] for level in step.levels)
+                lines += [t["picks_of_levels"].format(levels=levels) if step.levels
+                          else t["picks_all"], ""]
+                lines += [f"{index}. [{escape_md(entry.title)}]"
+                          f"({relative(uri, entry_uri(entry))}) · {t[entry.kind]} "
+                          f'<span class="atlas-badge" data-level="{escape_attr(entry.level)}">'
+                          f"{escape_attr(t[entry.level])}</span>  \n"
+                          f"   {escape_md(pick.why.get(lang) or pick.why['en'])}"
+                          for index, (entry, pick) in enumerate(picks, 1)]
+                lines.append("")
+        elif step.kind == "entry":
+            lines += [entry_list_item(by_id[step.target], lang, uri), ""]
+        else:
+            owner = example_topic(catalog, step.target)
+            target = f"topics/{owner.id}/example.md" if owner else PATHS_INDEX_URI
+            lines += [f"{t['open_example']}{colon(lang)}[`examples/{escape_md(step.target)}/`]"
+                      f"({relative(uri, target)})", ""]
+    return "\n".join(lines)
+
+
+def paths_list(catalog: Catalog, lang: str, from_uri: str) -> str:
+    """Every path as a list item: its title (linked), its step count and its goal."""
+    if not catalog.paths:
+        return ""
+    return "\n".join(f"- [{escape_md(path.title[lang])}]({relative(from_uri, path_uri(path.id))})"
+                     f" · {escape_md(LABELS[lang]['step_count'].format(count=len(path.steps)))}"
+                     f"  \n  {escape_md(path.goal[lang])}" for path in catalog.paths)
+
+
+def paths_index_page(catalog: Catalog, lang: str) -> str:
+    t = LABELS[lang]
+    lines = [f"# {t['paths']}", "", t["paths_intro"], ""]
+    for path in catalog.paths:
+        lines += [f"## [{escape_md(path.title[lang])}]({path.id}.md)", "",
+                  escape_md(path.goal[lang]), "", f"*{escape_md(path_summary(path, lang))}*", ""]
+    return "\n".join(lines)
+
+
 def tags_page(catalog: Catalog, lang: str) -> str:
     t = LABELS[lang]
     uri = "catalog/tags.md"
@@ -749,6 +916,8 @@ def expand_markers(markdown: str, catalog: Catalog, lang: str, page_uri: str) ->
             return kind_counts(catalog, lang, page_uri)
         if name == "newest":
             return newest_entries(catalog, lang, page_uri)
+        if name == "paths":
+            return paths_list(catalog, lang, page_uri)
         if name == "entries":
             topic_id = args.get("topic", "")
             if topic_id not in catalog.topics:
@@ -766,9 +935,10 @@ def expand_markers(markdown: str, catalog: Catalog, lang: str, page_uri: str) ->
 def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
                    project_root: Path, learn_pages: set[str],
                    edit_base: str | None = None, repo_url: str | None = None,
-                   activity: Mapping[str, Activity] | None = None, memo: Memo | None = None
-                   ) -> dict[str, str]:
-    """Every generated page, as {source path: Markdown}. ``activity`` (from
+                   activity: Mapping[str, Activity] | None = None, memo: Memo | None = None,
+                   learn_titles: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every generated page, as {source path: Markdown}. ``learn_titles`` are the Learn
+    pages' headings (``learn/<name>.md`` -> title), which path steps show. ``activity`` (from
     catalog/metadata.json) adds stars, activity and badges to the entries it covers; the
     others' pages are exactly as without it.
 
@@ -798,6 +968,9 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
     pages["catalog/tags.md"] = tags_page(catalog, lang)
     pages.update(redirect_pages(catalog, lang))
     pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
+    pages[PATHS_INDEX_URI] = paths_index_page(catalog, lang)
+    for path in catalog.paths:
+        pages[path_uri(path.id)] = path_page(path, catalog, lang, learn_titles)
     for topic in catalog.topics.values():
         example = examples.get(topic.id)
         pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages,
@@ -850,4 +1023,7 @@ def generated_nav(catalog: Catalog, lang: str, examples: dict[str, Example]
                 items.append({topic_name(topic, lang): topic_uri(topic.id)})
         return items
 
-    return {"atlas:catalog": catalog_nav, "atlas:topics": ["topics/index.md", *topic_nav(None)]}
+    paths_nav: list[Any] = [PATHS_INDEX_URI]
+    paths_nav += [{path.title[lang]: path_uri(path.id)} for path in catalog.paths]
+    return {"atlas:catalog": catalog_nav, "atlas:topics": ["topics/index.md", *topic_nav(None)],
+            "atlas:paths": paths_nav}
