@@ -161,15 +161,18 @@ class Transformer(nn.Module):
 # -- data -------------------------------------------------------------------------------
 
 
-def batch(size: int, generator: torch.Generator, max_len: int = MAX_LEN
-          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Random digit strings of length 1..max_len, padded.
+def batch(size: int, generator: torch.Generator, max_len: int = MAX_LEN,
+          uniform: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random digit strings of length 1..max_len, padded. Lengths are drawn with probability
+    proportional to the length (a string of length n has n digits to get right, so long
+    strings need more practice), or uniformly.
 
     source (B, max_len):      d1 d2 ... dn PAD ...
     decoder input (B, +1):    BOS dn ... d1 PAD ...
     decoder target (B, +1):   dn ... d1 EOS PAD ...
     """
-    lengths = torch.randint(1, max_len + 1, (size,), generator=generator)
+    weights = torch.ones(max_len) if uniform else torch.arange(1, max_len + 1).float()
+    lengths = torch.multinomial(weights, size, replacement=True, generator=generator) + 1
     digits = torch.randint(3, 3 + DIGITS, (size, max_len), generator=generator)
     position = torch.arange(max_len)
     real = position[None, :] < lengths[:, None]
@@ -264,7 +267,7 @@ def evaluate(model: Transformer, args: argparse.Namespace, run: runtime.Session
     # Held-out sequences from a generator no training step uses.
     model.eval()
     held_out = torch.Generator().manual_seed(10**12 + args.seed)
-    source, _, target = batch(args.eval_size, held_out)
+    source, _, target = batch(args.eval_size, held_out, uniform=True)
     source, target = source.to(run.device), target.to(run.device)
     with run.autocast():
         correct = torch.cat([exact_match(model, s, t) for s, t in
