@@ -81,7 +81,7 @@ bench-examples: $(VENV)/.test
 	$(PY) bench/examples_bench.py
 
 bench-examples-gpu: $(VENV)/.test
-	$(PY) bench/examples_bench.py --device cuda --bf16 --compile
+	$(PY) bench/examples_bench.py --device cuda --compile
 
 clean:
 	rm -rf site .pytest_cache runs

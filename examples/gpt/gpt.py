@@ -23,7 +23,6 @@ import argparse
 import math
 import random
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -204,6 +203,21 @@ def bigram_loss(train: torch.Tensor, validation: torch.Tensor, vocab: int) -> fl
     return float(-probabilities[validation[:-1], validation[1:]].log().mean())
 
 
+# -- the loss ---------------------------------------------------------------------------
+
+
+def lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean next-character cross-entropy, -log p(x_{t+1} | x_<=t), in nats: (B, T, V), (B, T)."""
+    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+
+def windows(data: torch.Tensor, starts: torch.Tensor, block: int
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs data[s:s+block] and targets data[s+1:s+1+block] for each start s: (B, block)."""
+    index = starts[:, None] + torch.arange(block)
+    return data[index], data[index + 1]
+
+
 # -- training ---------------------------------------------------------------------------
 
 
@@ -214,19 +228,99 @@ def learning_rate(step: int, total: int, peak: float) -> float:
     return peak * (0.1 + 0.45 * (1 + math.cos(math.pi * (step - 50) / max(1, total - 50))))
 
 
+def train(model: GPT, data: torch.Tensor, args: argparse.Namespace, run: runtime.Session
+          ) -> list[dict]:
+    """AdamW on random windows of the training text; returns the logged training losses."""
+    steps, block = run.options.steps, args.block_size
+    optimizer = torch.optim.AdamW(runtime.weight_decay_groups(model, 0.1), lr=args.lr,
+                                  betas=(0.9, 0.95))
+    step, history = 0, []
+    if (state := run.load_checkpoint()) is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history = state["step"], state["history"]
+    trained = run.wrap(model)
+    log_every = max(1, steps // 50)
+    # The loss is summed on the device and read at log points only: reading it every step
+    # would make the host wait for the device every step.
+    loss_sum, logged_at = torch.zeros((), device=run.device), step
+    with run.progress(steps, step) as bar:
+        while step < steps:
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(step, steps, args.lr)
+            starts = torch.randint(0, len(data) - block - 1, (args.batch_size,),
+                                   generator=run.generator(step))
+            x, y = (z.to(run.device) for z in windows(data, starts, block))
+            with run.autocast():
+                loss = lm_loss(trained(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            run.scaler.scale(loss).backward()
+            run.scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            run.scaler.step(optimizer)
+            run.scaler.update()
+            loss_sum += loss.detach()
+            step += 1
+            bar.update()
+            checkpoint = step % run.options.checkpoint_every == 0 or step == steps
+            if checkpoint or step % log_every == 0:
+                mean = float(run.all_reduce_mean(loss_sum)) / (step - logged_at)
+                history.append({"step": step, "loss": round(mean, 4)})
+                loss_sum.zero_()
+                logged_at = step
+                bar.set_postfix(loss=f"{mean:.3f}", refresh=False)
+            if checkpoint:
+                run.save_checkpoint({"model": model.state_dict(), "step": step,
+                                     "optimizer": optimizer.state_dict(), "history": history})
+    return history
+
+
+# -- evaluation -------------------------------------------------------------------------
+
+
 @torch.no_grad()
-def evaluate(model: GPT, data: torch.Tensor, block: int, device: torch.device,
-             autocast, windows: int) -> float:
-    """Mean next-character cross-entropy over `windows` evenly spaced validation windows."""
-    starts = torch.linspace(0, len(data) - block - 2, windows).long()
-    x = torch.stack([data[s:s + block] for s in starts]).to(device)
-    y = torch.stack([data[s + 1:s + 1 + block] for s in starts]).to(device)
-    with autocast():
-        logits = model(x)
-    return float(F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1)))
+def validation_loss(model: GPT, data: torch.Tensor, block: int, run: runtime.Session,
+                    count: int) -> float:
+    """Mean next-character cross-entropy over `count` evenly spaced validation windows."""
+    starts = torch.linspace(0, len(data) - block - 2, count).long()
+    x, y = (z.to(run.device) for z in windows(data, starts, block))
+    with run.autocast():
+        return float(lm_loss(model(x), y))
 
 
-def main() -> int:
+def evaluate(model: GPT, data: torch.Tensor, split: int, characters: list[str],
+             args: argparse.Namespace, run: runtime.Session) -> tuple[dict, dict]:
+    """Validation loss against the bigram model, KV-cache checks, samples: (metrics, bars)."""
+    train_data, validation = data[:split], data[split:]
+    baseline = bigram_loss(train_data, validation, len(characters))
+    model.eval()
+    loss = validation_loss(model, validation, args.block_size, run,
+                           64 if args.dry_run else 512)
+    decode = lambda row: "".join(characters[int(i)] for i in row)  # noqa: E731
+    prompt = validation[:16][None].to(run.device)
+    length = 24 if args.dry_run else 2 * args.block_size
+    # The KV cache must not change the result: greedy, and sampling with one seed.
+    same = []
+    for temperature in (0.0, args.temperature):
+        outputs = [model.generate(prompt, length, temperature, args.top_k,
+                                  torch.Generator().manual_seed(args.seed), use_cache)
+                   for use_cache in (True, False)]
+        same.append(bool(torch.equal(outputs[0], outputs[1])))
+    samples = [decode(model.generate(
+        prompt, 3 * args.block_size, args.temperature, args.top_k,
+        torch.Generator().manual_seed(args.seed + i))[0]) for i in range(3)]
+    metrics = {
+        "validation_loss": round(loss, 4),
+        "bigram_validation_loss": round(baseline, 4),
+        "kv_cache_equals_no_cache_greedy": same[0],
+        "kv_cache_equals_no_cache_sampled": same[1],
+        "samples": samples,
+    }
+    bars = {"below_bigram_by_half_a_nat": runtime.bar(baseline - loss, ">=", 0.5)}
+    return metrics, bars
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     runtime.add_options(parser, steps=1000, checkpoint_every=200)
     parser.add_argument("--data", type=Path, default=None,
@@ -240,7 +334,7 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--top-k", type=runtime.positive_int, default=10)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.width % args.heads:
         runtime.fail(f"--width {args.width} is not divisible by --heads {args.heads}")
     if not 0 < args.lr < 1:
@@ -258,108 +352,43 @@ def main() -> int:
     else:
         text, corpus_name = generated_corpus(), "generated stories"
     if args.dry_run:
-        args.steps, text = min(args.steps, 10), text[:20_000]
-
+        text = text[:20_000]
     characters = sorted(set(text))
     index = {c: i for i, c in enumerate(characters)}
     data = torch.tensor([index[c] for c in text])
     split = int(0.9 * len(data))                     # the last tenth is held out
-    train, validation = data[:split], data[split:]
-    baseline = bigram_loss(train, validation, len(characters))
 
-    with runtime.session(args, "gpt") as run:
+    options = runtime.Options.from_args(args, steps=min(args.steps, 10) if args.dry_run
+                                        else args.steps)
+    with runtime.session(options, "gpt") as run:
         if run.device.type == "cpu":
             torch.set_num_threads(1)  # small matrices: one thread per process is fastest
         model = GPT(len(characters), args.block_size, args.width, args.heads,
                     args.layers).to(run.device)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.1,
-                                      betas=(0.9, 0.95))
-        step, losses = 0, []
-        state = run.load_checkpoint()
-        if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            step, losses = state["step"], state["losses"]
-        trained = run.wrap(model)
-        resumed_at = step
-        started, cpu_started = time.perf_counter(), time.process_time()
-        with run.progress(args.steps, step) as bar:
-            while step < args.steps:
-                for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(step, args.steps, args.lr)
-                starts = torch.randint(0, len(train) - args.block_size - 1, (args.batch_size,),
-                                       generator=run.generator(step))
-                x = torch.stack([train[s:s + args.block_size] for s in starts]).to(run.device)
-                y = torch.stack([train[s + 1:s + 1 + args.block_size]
-                                 for s in starts]).to(run.device)
-                with run.autocast():
-                    logits = trained(x)
-                loss = F.cross_entropy(logits.float().reshape(-1, len(characters)),
-                                       y.reshape(-1))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                step += 1
-                losses.append(float(run.all_reduce_mean(loss.detach())))
-                bar.update()
-                bar.set_postfix(loss=f"{losses[-1]:.3f}")
-                if step % args.checkpoint_every == 0 or step == args.steps:
-                    run.save_checkpoint({"model": model.state_dict(), "step": step,
-                                         "optimizer": optimizer.state_dict(),
-                                         "losses": losses})
-        train_seconds = time.perf_counter() - started
-        train_cpu_seconds = time.process_time() - cpu_started
-
-        model.eval()
-        validation_loss = evaluate(model, validation, args.block_size, run.device,
-                                   run.autocast, 64 if args.dry_run else 512)
-        decode = lambda row: "".join(characters[int(i)] for i in row)  # noqa: E731
-        prompt = data[split:split + 16][None].to(run.device)
-        length = 24 if args.dry_run else 2 * args.block_size
-        # The KV cache must not change the result: greedy, and sampling with one seed.
-        same = []
-        for temperature in (0.0, args.temperature):
-            outputs = [model.generate(prompt, length, temperature, args.top_k,
-                                      torch.Generator().manual_seed(args.seed), use_cache)
-                       for use_cache in (True, False)]
-            same.append(bool(torch.equal(outputs[0], outputs[1])))
-        samples = [decode(model.generate(
-            prompt, 3 * args.block_size, args.temperature, args.top_k,
-            torch.Generator().manual_seed(args.seed + i))[0]) for i in range(3)]
+        history = train(model, data[:split], args, run)
+        metrics, bars = evaluate(model, data, split, characters, args, run)
         if run.is_main:
             print("Samples (prompt: the first 16 validation characters):")
-            for sample in samples:
+            for sample in metrics["samples"]:
                 print("  " + sample.replace("\n", "\n  "))
                 print("  ---")
-        metrics = {
-            "validation_loss": round(validation_loss, 4),
-            "bigram_validation_loss": round(baseline, 4),
-            "below_bigram_by": round(baseline - validation_loss, 4),
-            "final_train_loss": round(sum(losses[-20:]) / len(losses[-20:]), 4),
-            "kv_cache_equals_no_cache_greedy": same[0],
-            "kv_cache_equals_no_cache_sampled": same[1],
-            "samples": samples,
+            draw_figure(history, metrics["validation_loss"],
+                        metrics["bigram_validation_loss"], run.out)
+        run.write_metrics({
+            **metrics,
+            "final_train_loss": history[-1]["loss"],
             "corpus": corpus_name, "corpus_characters": len(text), "vocabulary": len(characters),
-            "steps": args.steps, "batch_size": args.batch_size,
-            "block_size": args.block_size, "layers": args.layers, "width": args.width,
-            "processes": run.world_size,
+            "batch_size": args.batch_size, "block_size": args.block_size,
+            "layers": args.layers, "width": args.width,
             "parameters": sum(p.numel() for p in model.parameters()),
+            "tokens_per_step": args.batch_size * args.block_size * run.world_size,
             "parameter_digests": run.parameter_digests(model),
-            "device": run.device.type, "seed": args.seed,
-            "timing": {"train_seconds": round(train_seconds, 2),
-                       "train_cpu_seconds": round(train_cpu_seconds, 2),
-                       "steps_per_second": round((args.steps - resumed_at)
-                                                 / max(train_seconds, 1e-9), 2),
-                       "tokens_per_step": args.batch_size * args.block_size * run.world_size},
-        }
-        if run.is_main:
-            draw_figure(losses, validation_loss, baseline, run.out)
-        run.write_metrics(metrics)
+            "history": history,
+        }, bars)
     return 0
 
 
-def draw_figure(losses: list[float], validation_loss: float, baseline: float, out: Path
+def draw_figure(history: list[dict], validation_loss: float, baseline: float, out: Path
                 ) -> None:
     import matplotlib
 
@@ -368,7 +397,8 @@ def draw_figure(losses: list[float], validation_loss: float, baseline: float, ou
 
     out.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6, 3.4), constrained_layout=True)
-    ax.plot(range(1, len(losses) + 1), losses, linewidth=0.8, label="training loss")
+    ax.plot([h["step"] for h in history], [h["loss"] for h in history], linewidth=0.8,
+            label="training loss")
     ax.axhline(baseline, color="tab:red", linestyle="--",
                label=f"bigram model, validation ({baseline:.2f})")
     ax.axhline(validation_loss, color="tab:green", linestyle=":",

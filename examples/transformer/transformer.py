@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -162,15 +161,18 @@ class Transformer(nn.Module):
 # -- data -------------------------------------------------------------------------------
 
 
-def batch(size: int, generator: torch.Generator, max_len: int = MAX_LEN
-          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Random digit strings of length 1..max_len, padded.
+def batch(size: int, generator: torch.Generator, max_len: int = MAX_LEN,
+          uniform: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random digit strings of length 1..max_len, padded. Lengths are drawn with probability
+    proportional to the length (a string of length n has n digits to get right, so long
+    strings need more practice), or uniformly.
 
     source (B, max_len):      d1 d2 ... dn PAD ...
     decoder input (B, +1):    BOS dn ... d1 PAD ...
     decoder target (B, +1):   dn ... d1 EOS PAD ...
     """
-    lengths = torch.randint(1, max_len + 1, (size,), generator=generator)
+    weights = torch.ones(max_len) if uniform else torch.arange(1, max_len + 1).float()
+    lengths = torch.multinomial(weights, size, replacement=True, generator=generator) + 1
     digits = torch.randint(3, 3 + DIGITS, (size, max_len), generator=generator)
     position = torch.arange(max_len)
     real = position[None, :] < lengths[:, None]
@@ -193,6 +195,15 @@ def exact_match(model: Transformer, source: torch.Tensor, target: torch.Tensor
     return ((predicted == target) | ~relevant).all(dim=1)
 
 
+# -- the loss ---------------------------------------------------------------------------
+
+
+def sequence_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each next output token, padding ignored: (B, T, VOCAB), (B, T)."""
+    return F.cross_entropy(logits.float().reshape(-1, VOCAB), target.reshape(-1),
+                           ignore_index=PAD)
+
+
 # -- training ---------------------------------------------------------------------------
 
 
@@ -204,7 +215,73 @@ def learning_rate(step: int, total: int, peak: float) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def main() -> int:
+def train(model: Transformer, args: argparse.Namespace, run: runtime.Session) -> list[dict]:
+    """AdamW with teacher forcing on fresh random batches; returns the logged losses."""
+    steps = run.options.steps
+    optimizer = torch.optim.AdamW(runtime.weight_decay_groups(model, 0.01), lr=args.lr)
+    step, history = 0, []
+    if (state := run.load_checkpoint()) is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history = state["step"], state["history"]
+    trained = run.wrap(model)
+    log_every = max(1, steps // 60)
+    # Summed on the device, read at log points only (no host-device sync every step).
+    loss_sum, logged_at = torch.zeros((), device=run.device), step
+    with run.progress(steps, step) as bar:
+        while step < steps:
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(step, steps, args.lr)
+            source, decoder_input, target = (
+                z.to(run.device) for z in batch(args.batch_size, run.generator(step)))
+            with run.autocast():
+                loss = sequence_loss(trained(source, decoder_input), target)
+            optimizer.zero_grad(set_to_none=True)
+            run.scaler.scale(loss).backward()
+            run.scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            run.scaler.step(optimizer)
+            run.scaler.update()
+            loss_sum += loss.detach()
+            step += 1
+            bar.update()
+            checkpoint = step % run.options.checkpoint_every == 0 or step == steps
+            if checkpoint or step % log_every == 0:
+                mean = float(run.all_reduce_mean(loss_sum)) / (step - logged_at)
+                history.append({"step": step, "loss": round(mean, 5)})
+                loss_sum.zero_()
+                logged_at = step
+                bar.set_postfix(loss=f"{mean:.3f}", refresh=False)
+            if checkpoint:
+                run.save_checkpoint({"model": model.state_dict(), "step": step,
+                                     "optimizer": optimizer.state_dict(), "history": history})
+    return history
+
+
+# -- evaluation -------------------------------------------------------------------------
+
+
+def evaluate(model: Transformer, args: argparse.Namespace, run: runtime.Session
+             ) -> tuple[dict, dict]:
+    """Exact match of greedy decoding on held-out sequences: (metrics, bars)."""
+    # Held-out sequences from a generator no training step uses.
+    model.eval()
+    held_out = torch.Generator().manual_seed(10**12 + args.seed)
+    source, _, target = batch(args.eval_size, held_out, uniform=True)
+    source, target = source.to(run.device), target.to(run.device)
+    with run.autocast():
+        correct = torch.cat([exact_match(model, s, t) for s, t in
+                             zip(source.split(500), target.split(500), strict=True)])
+    lengths = (source != PAD).sum(1)
+    by_length = {int(n): round(float(correct[lengths == n].float().mean()), 4)
+                 for n in lengths.unique()}
+    accuracy = float(correct.float().mean())
+    metrics = {"exact_match": round(accuracy, 4), "exact_match_by_length": by_length,
+               "held_out_sequences": args.eval_size, "max_length": MAX_LEN}
+    return metrics, {"exact_match": runtime.bar(accuracy, ">=", 0.99)}
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     runtime.add_options(parser, steps=1800, checkpoint_every=300)
     parser.add_argument("--batch-size", type=runtime.positive_int, default=128,
@@ -212,83 +289,32 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=5e-3, help="peak learning rate")
     parser.add_argument("--eval-size", type=runtime.positive_int, default=2000,
                         help="held-out sequences for the exact-match accuracy")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not 0 < args.lr < 1:
         runtime.fail(f"--lr {args.lr} must be between 0 and 1")
     if args.dry_run:
-        args.steps, args.eval_size = min(args.steps, 20), 64
-
-    with runtime.session(args, "transformer") as run:
+        args.eval_size = 64
+    options = runtime.Options.from_args(args, steps=min(args.steps, 20) if args.dry_run
+                                        else args.steps)
+    with runtime.session(options, "transformer") as run:
         if run.device.type == "cpu":
             # A model this small runs fastest on one thread per process: each operation is
             # too small to split, and extra threads only contend for the cores.
             torch.set_num_threads(1)
         model = Transformer().to(run.device)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-        step, losses = 0, []
-        state = run.load_checkpoint()
-        if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            step, losses = state["step"], state["losses"]
-        trained = run.wrap(model)
-        started, cpu_started = time.perf_counter(), time.process_time()
-        with run.progress(args.steps, step) as bar:
-            while step < args.steps:
-                for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(step, args.steps, args.lr)
-                source, decoder_input, target = (
-                    z.to(run.device) for z in batch(args.batch_size, run.generator(step)))
-                with run.autocast():
-                    logits = trained(source, decoder_input)
-                loss = F.cross_entropy(logits.float().reshape(-1, VOCAB), target.reshape(-1),
-                                       ignore_index=PAD)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                step += 1
-                losses.append(float(run.all_reduce_mean(loss.detach())))
-                bar.update()
-                bar.set_postfix(loss=f"{losses[-1]:.3f}")
-                if step % args.checkpoint_every == 0 or step == args.steps:
-                    run.save_checkpoint({"model": model.state_dict(), "step": step,
-                                         "optimizer": optimizer.state_dict(),
-                                         "losses": losses})
-        train_seconds = time.perf_counter() - started
-        train_cpu_seconds = time.process_time() - cpu_started
-
-        # Held-out sequences from a generator no training step uses.
-        model.eval()
-        held_out = torch.Generator().manual_seed(10**12 + args.seed)
-        source, _, target = batch(args.eval_size, held_out)
-        source, target = source.to(run.device), target.to(run.device)
-        with run.autocast():
-            correct = torch.cat([exact_match(model, s, t) for s, t in
-                                 zip(source.split(500), target.split(500), strict=True)])
-        lengths = (source != PAD).sum(1)
-        by_length = {int(n): round(float(correct[lengths == n].float().mean()), 4)
-                     for n in lengths.unique()}
-        metrics = {
-            "exact_match": round(float(correct.float().mean()), 4),
-            "exact_match_by_length": by_length,
-            "held_out_sequences": args.eval_size,
-            "max_length": MAX_LEN,
-            "final_train_loss": round(sum(losses[-20:]) / len(losses[-20:]), 5),
-            "steps": args.steps, "batch_size": args.batch_size, "processes": run.world_size,
-            "parameters": sum(p.numel() for p in model.parameters()),
-            "parameter_digests": run.parameter_digests(model),
-            "device": run.device.type, "seed": args.seed,
-            # Wall and CPU seconds of this process's training (after a resume: this part).
-            "timing": {"train_seconds": round(train_seconds, 2),
-                       "train_cpu_seconds": round(train_cpu_seconds, 2),
-                       "steps_per_second": round((args.steps - (state or {"step": 0})["step"])
-                                                 / max(train_seconds, 1e-9), 2)},
-        }
+        history = train(model, args, run)
+        metrics, bars = evaluate(model, args, run)
         if run.is_main:
             show_examples(model, run.device)
-            draw_figures(model, losses, by_length, run.device, run.out)
-        run.write_metrics(metrics)
+            draw_figures(model, history, metrics["exact_match_by_length"], run.device, run.out)
+        run.write_metrics({
+            **metrics,
+            "final_train_loss": history[-1]["loss"],
+            "batch_size": args.batch_size,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "parameter_digests": run.parameter_digests(model),
+            "history": history,
+        }, bars)
     return 0
 
 
@@ -302,7 +328,7 @@ def show_examples(model: Transformer, device: torch.device) -> None:
         print(f"  {text(s):>32}  ->  {text(p)}")
 
 
-def draw_figures(model: Transformer, losses: list[float], by_length: dict[int, float],
+def draw_figures(model: Transformer, history: list[dict], by_length: dict[int, float],
                  device: torch.device, out: Path) -> None:
     import matplotlib
 
@@ -311,7 +337,7 @@ def draw_figures(model: Transformer, losses: list[float], by_length: dict[int, f
 
     out.mkdir(parents=True, exist_ok=True)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
-    ax_loss.plot(range(1, len(losses) + 1), losses, linewidth=0.8)
+    ax_loss.plot([h["step"] for h in history], [h["loss"] for h in history], linewidth=0.8)
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("training cross-entropy (nats/token)")
