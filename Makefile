@@ -10,7 +10,7 @@ MKDOCS := $(VENV)/bin/mkdocs
 TORCH_PIN ?= torch==2.13.0
 
 .PHONY: serve build validate linkcheck test test-fast lint browser bench-site bench-linkcheck \
-        bench-refresh bench-examples bench-examples-gpu clean
+        bench-refresh bench-serve bench-examples bench-examples-gpu clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,10 @@ $(VENV)/.test: pyproject.toml $(VENV)/.site
 validate: $(VENV)/.site
 	$(ATLAS) validate catalog
 
-serve: validate
-	$(MKDOCS) serve -a 127.0.0.1:8000 --livereload
+# Incremental rebuilds (--dirty, made exact by our hooks: see tools/atlas/incremental.py);
+# a catalog with problems keeps the server running and every page lists them.
+serve: $(VENV)/.site
+	$(MKDOCS) serve -a 127.0.0.1:8000 --livereload --dirty
 
 build: validate
 	$(MKDOCS) build --strict
@@ -63,6 +65,10 @@ lint: $(VENV)/.test
 
 bench-site: $(VENV)/.site
 	$(PY) bench/site_bench.py
+
+# From saving a file under `make serve` to the changed page being served.
+bench-serve: $(VENV)/.site
+	$(PY) bench/serve_bench.py
 
 # The explorer in headless Chromium: the site stack and Playwright, no torch.
 .PHONY: bench-explorer

@@ -505,6 +505,30 @@ def test_rules_read_from_the_schema() -> None:
     assert RULES.vocabulary("level") == ("beginner", "intermediate", "advanced")
 
 
+def test_the_per_kind_validators_agree_with_the_whole_schema(make_catalog) -> None:
+    """The validator uses one flat schema per kind (derived, and faster); editors and the
+    export use catalog/schema.json itself: both must accept and refuse the same entries."""
+    import yaml
+
+    cases = [GOOD_BOOK, GOOD_MODEL, GOOD_DATASET,
+             GOOD_BOOK.replace("isbn: 978-0-262-03561-3", "weights: open"),
+             GOOD_MODEL.replace("developer: Example Lab\n", ""),
+             GOOD_MODEL.replace("license: LicenseRef-Example-Community-License\n", ""),
+             GOOD_MODEL.replace("commercial_use: conditional", "commercial_use: allowed"),
+             GOOD_DATASET.replace("size: [5.85B image-text-pairs, 240 TB]", "size: [x]"),
+             GOOD_BOOK.replace("kind: book", "kind: paper"),
+             GOOD_BOOK.replace("kind: book", "kind: tool").replace("access: free",
+                                                                   "access: open-source")]
+    whole = RULES.validator()
+    for text in cases:
+        data = yaml.safe_load(text)
+        data["added"] = str(data["added"])
+        flat = RULES.kind_validator(data["kind"])
+        assert whole.is_valid(data) == flat.is_valid(data), text[:200]
+    assert sum(RULES.kind_validator(yaml.safe_load(t)["kind"]).is_valid(
+        {**yaml.safe_load(t), "added": "2026-12-01"}) for t in cases) == 4
+
+
 def test_the_typed_entry_has_exactly_the_schemas_fields() -> None:
     from dataclasses import fields
 

@@ -187,6 +187,8 @@ class Catalog:
     topics: dict[str, Topic]
     problems: list[Problem]
     rules: Rules | None = None
+    # Computed once per catalog by atlas.site.related_entries (both languages share it).
+    related: dict[str, list[Entry]] | None = field(default=None, repr=False, compare=False)
 
     def by_id(self) -> dict[str, Entry]:
         return {entry.id: entry for entry in self.entries}
@@ -214,6 +216,7 @@ class _Reject(Exception):
 
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+STR_TAG = "tag:yaml.org,2002:str"
 SAFE_TAGS = {f"tag:yaml.org,2002:{name}" for name in
              ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")}
 
@@ -271,6 +274,8 @@ def parse_yaml(text: str) -> Located:
     def build_scalar(node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise _Reject(node.start_mark.line + 1, "-", "keys must be text")
+        if node.tag == STR_TAG:  # most values: the constructor would return the text as is
+            return node.value
         try:
             value = constructor.construct_object(node)
         except yaml.constructor.ConstructorError as error:
@@ -432,6 +437,8 @@ def _dotted(path: tuple[Any, ...] | Any) -> str:
 
 def _schema_problems(rules: Rules, validator: Draft202012Validator, located: Located,
                      shown: str) -> Iterator[Problem]:
+    if validator.is_valid(located.data):  # the common case, without building errors
+        return
     data = located.data
     kind = data.get("kind")
     seen: set[tuple[Any, ...]] = set()
@@ -520,7 +527,7 @@ def schema_message(error: Any) -> str:
 
 
 def check_entry(entry_located: Located, kind_folder: str, entry_id: str, shown: str,
-                rules: Rules, validator: Draft202012Validator) -> list[Problem]:
+                rules: Rules) -> list[Problem]:
     """Every problem one entry has on its own (cross-file checks come later)."""
     data = entry_located.data
     if not isinstance(data, dict):
@@ -541,7 +548,7 @@ def check_entry(entry_located: Located, kind_folder: str, entry_id: str, shown: 
                                     f"{', '.join(rules.kinds)}"))
         # Check the rest as the kind its folder says, so one mistake gives one message.
         entry_located = Located({**data, "kind": kind_folder}, entry_located.lines)
-    problems += _schema_problems(rules, validator, entry_located, shown)
+    problems += _schema_problems(rules, rules.kind_validator(kind_folder), entry_located, shown)
     if not ID_PATTERN.fullmatch(entry_id) or len(entry_id) > 80:
         problems.append(Problem(shown, 1, "id", f"file name {entry_id!r} must be a lower-case "
                                                 "hyphenated id (a-z, 0-9, -), at most 80 chars"))
@@ -742,23 +749,55 @@ def _start_here(value: Any, topic_id: str, located: Located, at: tuple[Any, ...]
     return tuple(picks), problems
 
 
-def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG) -> Catalog:
-    """Every entry that passed its own checks, plus every problem found anywhere."""
+@dataclass
+class FileCache:
+    """What loading the catalog learnt about each file, kept between loads by ``make serve``.
+
+    A file whose bytes (and the schema and taxonomy they were checked against) are unchanged
+    is not parsed or validated again, and keeps its ``Entry`` object: later stages can
+    recognise an unchanged entry by identity.
+    """
+
+    context: bytes = b""  # schema.json and topics.yaml, as checked against
+    topics: dict[str, Topic] = field(default_factory=dict)
+    topic_problems: list[Problem] = field(default_factory=list)
+    rules: Rules | None = None
+    # shown path -> (mtime, size, inode), its bytes, its entry (None if it has problems), its
+    # problems
+    files: dict[str, tuple[tuple[int, int, int], bytes, Entry | None, list[Problem]]] = field(
+        default_factory=dict)
+
+
+def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG, cache: FileCache | None = None
+                 ) -> Catalog:
+    """Every entry that passed its own checks, plus every problem found anywhere.
+
+    With a ``cache`` (``make serve``), unchanged files are taken from it; the result is the
+    same as a load without one.
+    """
     catalog_dir = Path(catalog_dir)
     problems: list[Problem] = []
     if not catalog_dir.is_dir():
         return Catalog(catalog_dir, [], {}, [Problem(_shown(catalog_dir), 1, "-",
                                                      "catalog folder not found")])
-    topics, topic_problems = load_topics(catalog_dir)
+    context = b"".join(_read_or_empty(catalog_dir / name) for name in (SCHEMA_NAME, TOPICS_NAME))
+    if cache is not None and cache.context == context and cache.rules is not None:
+        topics, topic_problems, rules = cache.topics, cache.topic_problems, cache.rules
+    else:
+        topics, topic_problems = load_topics(catalog_dir)
+        try:
+            rules = Rules.of_catalog(catalog_dir)
+        except SchemaError as error:
+            return Catalog(catalog_dir, [], topics, [*topic_problems, Problem(
+                _shown(catalog_dir / SCHEMA_NAME), 1, "-", f"cannot load the schema: {error}")])
+        if cache is not None:
+            cache.context, cache.topics, cache.topic_problems, cache.rules = \
+                context, topics, topic_problems, rules
+            cache.files.clear()
     problems += topic_problems
-    try:
-        rules = Rules.of_catalog(catalog_dir)
-    except SchemaError as error:
-        return Catalog(catalog_dir, [], topics, [*problems, Problem(
-            _shown(catalog_dir / SCHEMA_NAME), 1, "-", f"cannot load the schema: {error}")])
-    validator = rules.validator()
     renamed = {old: topic.id for topic in topics.values() for old in topic.formerly}
     entries: list[Entry] = []
+    seen: dict[str, tuple[tuple[int, int, int], bytes, Entry | None, list[Problem]]] = {}
     for path in sorted(catalog_dir.rglob("*")):
         if path.is_dir() or path.name in (SCHEMA_NAME, TOPICS_NAME) or path.name.startswith(".") \
                 or path.relative_to(catalog_dir).as_posix() == METADATA_NAME:
@@ -772,29 +811,59 @@ def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG) -> Catalog:
         if path.suffix != ".yaml":
             problems.append(Problem(shown, 1, "-", "entry files must end in .yaml"))
             continue
-        located, file_problems = read_yaml_file(path, shown)
-        problems += file_problems
-        if located is None:
-            continue
-        kind = relative.parts[0]
-        entry_problems = check_entry(located, kind, path.stem, shown, rules, validator)
-        if isinstance(located.data, dict):
-            for index, topic_id in enumerate(located.data.get("topics") or []):
-                if not isinstance(topic_id, str) or not topics or topic_id in topics:
-                    continue
-                hint = f"; it was renamed to {renamed[topic_id]!r}" if topic_id in renamed \
-                    else ""
-                entry_problems.append(Problem(shown, located.line(("topics", index)),
-                                              f"topics[{index}]",
-                                              f"unknown topic {topic_id!r}{hint}"))
+        try:
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        except OSError:
+            stamp = (-1, -1, -1)
+        known = cache.files.get(shown) if cache is not None else None
+        if known is not None and known[0] == stamp:  # untouched since the last load
+            raw = known[1]
+        else:  # the bytes decide; a file too big to read is keyed by its size alone
+            raw = _read_or_empty(path) if 0 <= stamp[1] <= MAX_FILE_BYTES \
+                else f"{stamp[1]}".encode()
+        if known is not None and known[1] == raw:
+            entry, entry_problems = known[2], known[3]
+        else:
+            entry, entry_problems = _load_entry(path, shown, relative.parts[0], rules, topics,
+                                                renamed)
+        seen[shown] = (stamp, raw, entry, entry_problems)
         problems += entry_problems
-        if not entry_problems:
-            entries.append(Entry.from_data(path.stem, kind, Path(shown), located))
+        if entry is not None:
+            entries.append(entry)
+    if cache is not None:
+        cache.files = seen
     problems += _cross_file_problems(entries)
     problems += _start_here_problems(catalog_dir, topics, entries)
     rejected = {p.path for p in problems}
     return Catalog(catalog_dir, [e for e in entries if str(e.path) not in rejected], topics,
                    sorted(set(problems)), rules)
+
+
+def _read_or_empty(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _load_entry(path: Path, shown: str, kind: str, rules: Rules, topics: dict[str, Topic],
+                renamed: dict[str, str]) -> tuple[Entry | None, list[Problem]]:
+    """One entry file on its own: the entry if it has no problem, and its problems."""
+    located, problems = read_yaml_file(path, shown)
+    if located is None:
+        return None, problems
+    problems += check_entry(located, kind, path.stem, shown, rules)
+    if isinstance(located.data, dict):
+        for index, topic_id in enumerate(located.data.get("topics") or []):
+            if not isinstance(topic_id, str) or not topics or topic_id in topics:
+                continue
+            hint = f"; it was renamed to {renamed[topic_id]!r}" if topic_id in renamed else ""
+            problems.append(Problem(shown, located.line(("topics", index)), f"topics[{index}]",
+                                    f"unknown topic {topic_id!r}{hint}"))
+    if problems:
+        return None, problems
+    return Entry.from_data(path.stem, kind, Path(shown), located), []
 
 
 def _cross_file_problems(entries: list[Entry]) -> Iterator[Problem]:

@@ -4,28 +4,54 @@ Configured in mkdocs.yml (``hooks:``). The English build is the primary one: aft
 finishes it builds the Chinese site (mkdocs.zh.yml) into ``<site_dir>/zh`` in the same
 process, handing over the catalog it already loaded and validated, so ``mkdocs build``
 and ``mkdocs serve`` always produce both languages and read the catalog once.
+
+Under ``mkdocs serve --dirty`` (``make serve``) rebuilds are incremental: see
+``atlas.incremental``. There a catalog with problems does not stop the server: the site is
+built from the entries without problems and every page says what is wrong and where.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from atlas import publish, site
 from atlas.catalog import METADATA_NAME, Catalog, load_catalog
+from atlas.incremental import (
+    STATE,
+    PageRecord,
+    digest,
+    faster_theme,
+    page_fingerprint,
+    tree_key,
+)
 from atlas.refresh import activity, metadata
+
+STATUS_NAME = "atlas-status.json"  # under serve: the catalog's problems, read by atlas.js
 
 log = logging.getLogger("mkdocs.plugins.atlas")
 logging.getLogger("jieba").setLevel(logging.WARNING)  # its start-up chatter is not news
-_state: dict[str, Any] = {}
+# What one build (one language) has learnt, for its later events. The hooks module is shared
+# by both languages' builds, and the Chinese build runs inside the English one's last event.
+_builds: dict[str, dict[str, Any]] = {}
+
+
+def _state_of(config: MkDocsConfig) -> dict[str, Any]:
+    return _builds.setdefault(_settings(config).get("lang", "en"), {})
 
 
 def _settings(config: MkDocsConfig) -> dict[str, Any]:
@@ -43,16 +69,35 @@ def _public_url(config: MkDocsConfig) -> str | None:
     return url.rstrip("/") + "/" if url else None
 
 
+def on_startup(command: str, dirty: bool) -> None:
+    """Called once per process (not per rebuild): remember whether rebuilds are incremental."""
+    STATE.serving = command == "serve" and dirty
+
+
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     settings = _settings(config)
     root = _project_root(config)
     lang = settings.get("lang", "en")
+    primary = "loaded_catalog" not in settings
     catalog_dir = root / settings.get("catalog_dir", "catalog")
-    catalog: Catalog = settings.get("loaded_catalog") or load_catalog(catalog_dir)
+    catalog: Catalog = settings.get("loaded_catalog") or load_catalog(
+        catalog_dir, cache=STATE.catalog if STATE.serving else None)
+    if primary:
+        STATE.problems = list(catalog.problems)
+    if STATE.serving:  # related entries depend only on the entries: reuse them if the same
+        key = tuple(map(id, catalog.entries))
+        if STATE.related is not None and STATE.related[0] == key:
+            catalog.related = STATE.related[1]
+        else:
+            STATE.related = (key, site.related_entries(catalog), list(catalog.entries))
     if catalog.problems:
         listing = "\n".join(map(str, catalog.problems))
-        raise PluginError(f"the catalog has {len(catalog.problems)} problem(s); "
-                          f"run `atlas validate`:\n{listing}")
+        if not STATE.serving:
+            raise PluginError(f"the catalog has {len(catalog.problems)} problem(s); "
+                              f"run `atlas validate`:\n{listing}")
+        if primary:  # keep serving the entries without problems; the pages say what is wrong
+            log.error("the catalog has %d problem(s); the site shows the entries without "
+                      "problems until they are fixed:\n%s", len(catalog.problems), listing)
     examples = site.load_examples(catalog, root / settings.get("examples_dir", "examples"))
     docs_dir = Path(config.docs_dir)
     learn_pages = {p.relative_to(docs_dir).as_posix() for p in (docs_dir / "learn").glob("*.md")}
@@ -61,12 +106,16 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         facts = metadata.load(catalog_dir / METADATA_NAME)
     except metadata.MetadataError as error:
         raise PluginError(str(error)) from None
-    _state.update(catalog=catalog, examples=examples, lang=lang, root=root,
-                  learn_pages=learn_pages, by_id=catalog.by_id(),
-                  activity=activity.activities(facts, activity.build_day()))
+    _builds[lang] = {}
+    _state_of(config).update(catalog=catalog, examples=examples, lang=lang, root=root,
+                             learn_pages=learn_pages, by_id=catalog.by_id(),
+                             activity=activity.activities(facts, activity.build_day()))
     sections = site.generated_nav(catalog, lang, examples)
     if config.nav:
         config.nav = _expand_nav(config.nav, sections)
+    if STATE.serving:
+        _record_search_entries(config)
+        faster_theme(config.theme)
     return config
 
 
@@ -85,49 +134,258 @@ def _expand_nav(items: list[Any], sections: dict[str, list[Any]]) -> list[Any]:
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
+    state = _state_of(config)
     settings = _settings(config)
     edit_base = settings.get("edit_base") or (
         f"{config.repo_url.rstrip('/')}/edit/main" if config.repo_url else None)
-    pages = site.generate_pages(_state["catalog"], _state["lang"], _state["examples"],
-                                _state["root"], _state["learn_pages"], edit_base,
-                                config.repo_url, _state["activity"])
+    memo = STATE.memo(state["lang"]) if STATE.serving else None
+    pages = site.generate_pages(state["catalog"], state["lang"], state["examples"],
+                                state["root"], state["learn_pages"], edit_base,
+                                config.repo_url, state["activity"], memo)
+    if memo is not None:
+        memo.next_generation()
     pages.update(publish.site_outputs(
-        _state["catalog"], _state["lang"], _public_url(config), config.site_name,
-        config.use_directory_urls, primary=_state["lang"] == "en",
-        suggest_url=site.suggest_url(config.repo_url), activity=_state["activity"]))
+        state["catalog"], state["lang"], _public_url(config), config.site_name,
+        config.use_directory_urls, primary=state["lang"] == "en",
+        suggest_url=site.suggest_url(config.repo_url), activity=state["activity"],
+        inline_explorer=False))
     for uri, content in pages.items():
         if files.get_file_from_path(uri) is not None:
             raise PluginError(f"docs/{uri} would be overwritten by a generated page; "
                               "generated pages are never committed")
         files.append(File.generated(config, uri, content=content))
-    for topic_id, example in _state["examples"].items():
+    for topic_id, example in state["examples"].items():
         for figure in example.figures:
             uri = f"topics/{topic_id}/{site.example_figure_name(example, figure)}"
             files.append(File.generated(config, uri, abs_src_path=str(figure)))
+    if STATE.problems and STATE.serving:
+        files.append(File.generated(config, STATUS_NAME, content=json.dumps(
+            {"problems": [str(p) for p in STATE.problems]}, ensure_ascii=False)))
+    state["files"] = files
+    if STATE.serving:
+        _mark_unchanged_pages(files, config)
     return files
 
 
+# ---------------------------------------------------------------------------------------
+# Incremental rebuilds (mkdocs serve --dirty)
+
+
+def _global_key(config: MkDocsConfig) -> str:
+    """What every page's HTML depends on: the configuration (with the expanded nav), the
+    theme and our templates, and the code that generates and renders."""
+    root = _project_root(config)
+    code = [str(path.stat().st_mtime_ns) for path in sorted(Path(__file__).parent.glob("*.py"))]
+    versions = [package_version(name) for name in ("mkdocs", "mkdocs-material",
+                                                    "pymdown-extensions")]
+    settings = {key: value for key, value in _settings(config).items()
+                if key != "loaded_catalog"}
+    configs = {Path(config.config_file_path).resolve(), root / "mkdocs.yml"}
+    return digest(*(path.read_text(encoding="utf-8") for path in sorted(configs)),
+                  json.dumps(config.nav, ensure_ascii=False, default=str),
+                  json.dumps(settings, ensure_ascii=False, default=str, sort_keys=True),
+                  str(config.site_url), str(config.use_directory_urls), *code, *versions,
+                  tree_key(Path(d) for d in config.theme.dirs
+                           if Path(d).resolve().is_relative_to(root)))
+
+
+def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
+    """Tell MkDocs which pages it may skip: those whose fingerprint is the last build's."""
+    state = _state_of(config)
+    render = STATE.render(state["lang"])
+    global_key = _global_key(config)
+    if global_key != render.global_key:
+        render.pages.clear()  # a template, the nav or the config changed: render everything
+    known = {file.src_uri for file in files.documentation_pages()}
+    context = digest(global_key, *sorted(known))
+    fingerprints: dict[str, str] = {}
+    for file in files.documentation_pages():
+        markdown = file.content_string
+        if "<!-- atlas:" in markdown:  # its catalog lists are part of what it shows
+            markdown = site.expand_markers(markdown, state["catalog"], state["lang"],
+                                           file.src_uri)
+        # Generated Markdown that the memo handed back unchanged is the very same string
+        # (held here, so its identity cannot pass to another): its fingerprint is known.
+        cached = STATE.fingerprints.get((state["lang"], file.src_uri))
+        if cached is not None and cached[0] is markdown and cached[1] == context:
+            fingerprint = cached[2]
+        else:
+            fingerprint = page_fingerprint(global_key, file.src_uri, markdown, known,
+                                           state["root"])
+            STATE.fingerprints[(state["lang"], file.src_uri)] = (markdown, context, fingerprint)
+        fingerprints[file.src_uri] = fingerprint
+        record = render.pages.get(file.src_uri)
+        unchanged = (record is not None and record.fingerprint == fingerprint
+                     and os.path.isfile(file.abs_dest_path))
+        file.is_modified = (lambda: False) if unchanged else (lambda: True)  # type: ignore[method-assign]
+    state.update(fingerprints=fingerprints, global_key=global_key)
+
+
+def _record_search_entries(config: MkDocsConfig) -> None:
+    """Remember which search-index entries each rendered page adds (the index is written
+    from these and the cached entries of the pages a rebuild skips)."""
+    state = _state_of(config)
+    search = config.plugins.get("material/search")
+    index = getattr(search, "search_index", None)
+    if index is None:
+        return
+    fresh: dict[str, list[dict[str, Any]]] = {}
+    add = index.add_entry_from_context
+
+    def recording(page: Page) -> None:
+        before = len(index.entries)
+        add(page)
+        fresh[page.file.src_uri] = index.entries[before:]
+
+    index.add_entry_from_context = recording
+    state.update(search=search, fresh_search=fresh)
+
+
+def on_env(env: Environment, config: MkDocsConfig, files: Files) -> Environment:
+    """Skipped pages get what the last build learnt of them, for the pages that show them
+    (a navigation entry needs a page's title) and for anchor checks."""
+    state = _state_of(config)
+    if STATE.serving:
+        render = STATE.render(state["lang"])
+        for file in files.documentation_pages():
+            page = file.page
+            record = render.pages.get(file.src_uri)
+            if page is not None and page.markdown is None and record is not None:
+                page.title = record.title
+                page.meta = record.meta
+                page.present_anchor_ids = record.anchors
+    return env
+
+
+@event_priority(100)  # before Material's search plugin writes its index
+def _assemble_search_index(config: MkDocsConfig) -> None:
+    state = _state_of(config)
+    if not STATE.serving or "fingerprints" not in state:
+        return
+    render = STATE.render(state["lang"])
+    fresh = state.get("fresh_search", {})
+    pages: dict[str, PageRecord] = {}
+    entries: list[dict[str, Any]] = []
+    rendered = state.get("rendered", set())
+    for file in state["files"].documentation_pages():
+        page, src = file.page, file.src_uri
+        if page is not None and src in rendered:
+            record = PageRecord(state["fingerprints"][src], page.title, dict(page.meta),
+                                page.present_anchor_ids, fresh.get(src, []))
+        else:
+            record = render.pages[src]
+        pages[src] = record
+        entries += record.search
+    search = state.get("search")
+    if search is not None:
+        search.search_index.entries = entries
+        search.search_index_prev = None
+    render.pages, render.global_key = pages, state["global_key"]
+    STATE.rendered[state["lang"]] = set(rendered)
+
+
+@event_priority(-100)  # after the search index is written
+def _finish_build(config: MkDocsConfig) -> None:
+    state = _state_of(config)
+    if STATE.serving and "files" in state:
+        _delete_stale_outputs(config)
+    _release_build(config, state)
+    _build_alternates(config)
+
+
+def _release_build(config: MkDocsConfig, state: dict[str, Any]) -> None:
+    """Everything this language's build has written can go before the next language is
+    built in the same process: the generated files' text and the search index's entries
+    (under serve, the entries live on in the page records)."""
+    for file in state.get("files", ()):
+        if file.abs_src_path is None and isinstance(file._content, str):
+            file.content_string = ""
+    search = config.plugins.get("material/search")
+    index = getattr(search, "search_index", None)
+    if index is not None:
+        index.entries = []
+
+
+def _delete_stale_outputs(config: MkDocsConfig) -> None:
+    """A dirty build never cleans the site folder: remove what this build no longer writes
+    (a deleted or renamed entry's page), as a clean build would not have it."""
+    state = _state_of(config)
+    render = STATE.render(state["lang"])
+    site_dir = Path(config.site_dir)
+    written = {file.dest_uri for file in state["files"] if not file.inclusion.is_excluded()}
+    written |= {*config.theme.static_templates, "sitemap.xml.gz", "search/search_index.json"}
+    for stale in sorted(render.outputs - written):
+        path = site_dir / stale
+        path.unlink(missing_ok=True)
+        folder = path.parent
+        while folder != site_dir and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    render.outputs = written
+
+
+def _release_page(page: Page) -> None:
+    """A written page keeps only what other pages read of it (its title, for navigation):
+    its Markdown and HTML would otherwise stay in memory until the end of the build, both
+    languages over."""
+    page.title = page.title
+    page.markdown = None
+    page.content = None
+    if page.file.abs_src_path is None:  # a generated page: its Markdown is held by its File
+        page.file.content_string = ""
+
+
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """The explorer's plain list goes in after Markdown, which need not parse it."""
+    if page.file.src_uri != publish.EXPLORER_URI:
+        return html
+    state = _state_of(config)
+    fallback = publish.explorer_fallback(state["catalog"], state["lang"],
+                                         config.use_directory_urls)
+    return re.sub(r"<!-- atlas:explorer-fallback [0-9a-f]+ -->", lambda _: fallback, html,
+                  count=1)
+
+
+# The site's own teaching pages rank above catalog entries that share their words
+# (a query for "扩散模型" should find the Learn page before a course named after it).
+LEARN_SEARCH_BOOST = 2
+
+
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    if page.file.src_uri.startswith("learn/"):
+        page.meta.setdefault("search", {}).setdefault("boost", LEARN_SEARCH_BOOST)
+    state = _state_of(config)
     try:
-        return site.expand_markers(markdown, _state["catalog"], _state["lang"],
+        return site.expand_markers(markdown, state["catalog"], state["lang"],
                                    page.file.src_uri)
     except site.MarkerError as error:
         raise PluginError(str(error)) from None
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    state = _state_of(config)
+    output = _post_page(output, page, config)
+    if STATE.serving:
+        output = publish.insert_into_head(output, '<meta name="atlas-serve" content="1">')
+        state.setdefault("rendered", set()).add(page.file.src_uri)
+    _release_page(page)
+    return output
+
+
+def _post_page(output: str, page: Page, config: MkDocsConfig) -> str:
     """Entry pages carry their schema.org JSON-LD; the home page announces the Atom feed.
 
     The feed link is on the home page only, and relative: Material reads every
     ``link[rel=alternate]`` as another language and fetches the sitemap next to it.
     """
+    state = _state_of(config)
     src = page.file.src_uri
     if src.startswith("entries/") and src.endswith(".md"):
-        entry = _state["by_id"].get(src[len("entries/"):-len(".md")])
+        entry = state["by_id"].get(src[len("entries/"):-len(".md")])
         if entry is None:
             return output
         public = _public_url(config)
-        data = publish.entry_jsonld(entry, _state["catalog"], _state["lang"],
+        data = publish.entry_jsonld(entry, state["catalog"], state["lang"],
                                     public + page.url if public else page.canonical_url)
         return publish.compact_html(publish.insert_into_head(output,
                                                             publish.jsonld_script(data)))
@@ -148,8 +406,9 @@ def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
     return server
 
 
-def on_post_build(config: MkDocsConfig) -> None:
+def _build_alternates(config: MkDocsConfig) -> None:
     """Build the other language(s) into a sub-folder of this site."""
+    state = _state_of(config)
     settings = _settings(config)
     for other in settings.get("alternate_builds", []):
         target = Path(config.site_dir) / other["dir"]
@@ -157,8 +416,11 @@ def on_post_build(config: MkDocsConfig) -> None:
         site_url = f"{config.site_url.rstrip('/')}/{other['dir']}/" if config.site_url else None
         alternate = load_config(str(_project_root(config) / other["config"]),
                                 site_dir=str(target), strict=config.strict, site_url=site_url)
-        alternate.extra["atlas"]["loaded_catalog"] = _state["catalog"]
+        alternate.extra["atlas"]["loaded_catalog"] = state["catalog"]
         try:
-            build(alternate)
+            build(alternate, dirty=STATE.serving)
         except Exception as error:
             raise PluginError(f"building {other['config']} failed: {error}") from error
+
+
+on_post_build = CombinedEvent(_assemble_search_index, _finish_build)

@@ -15,6 +15,7 @@ only decide where the results go.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -501,12 +502,17 @@ def explorer_json(catalog: Catalog, lang: str, directory_urls: bool = True,
                       ensure_ascii=False, separators=(",", ":"))
 
 
+EXPLORER_FALLBACK = "<!-- atlas:explorer-fallback {digest} -->"
+
+
 def explorer_page(catalog: Catalog, lang: str, directory_urls: bool = True,
-                  suggest_url: str | None = None) -> str:
+                  suggest_url: str | None = None, *, inline: bool = True) -> str:
     """The explorer page: a plain HTML list of every entry, which the script replaces.
 
-    The list is one raw HTML block (every catalog string HTML-escaped), not Markdown, so a
-    10,000-entry catalog costs the Markdown parser one block, not 10,000 list items.
+    The list (every catalog string HTML-escaped) is one raw HTML block. With ``inline=False``
+    the page holds only a marker naming the list's digest, and the build puts the list in
+    after Markdown has run (``explorer_fallback``): Markdown need not parse a block that
+    grows with the catalog, and the page still changes whenever the list does.
     """
     t, e = LABELS[lang], EXPLORER_LABELS[lang]
     root = "../../" if directory_urls else "../"
@@ -521,10 +527,21 @@ def explorer_page(catalog: Catalog, lang: str, directory_urls: bool = True,
         links.append(f"[{t['suggest']}]({escape_attr(suggest_url)})")
     lines += [" · ".join(links), ""]
     data_src = root + EXPLORER_DATA_URI
+    fallback = explorer_fallback(catalog, lang, directory_urls)
     lines.append(f'<div class="atlas-explorer" data-src="{escape_attr(data_src)}" '
                  f'data-root="{root}">')
     lines.append(f'<p class="atlas-explorer__noscript">{escape_attr(e["noscript"])}</p>')
-    lines.append('<ol class="atlas-explorer__fallback">')
+    lines.append(fallback if inline else EXPLORER_FALLBACK.format(
+        digest=hashlib.blake2b(fallback.encode(), digest_size=16).hexdigest()))
+    lines += ["</div>", ""]
+    return "\n".join(lines)
+
+
+def explorer_fallback(catalog: Catalog, lang: str, directory_urls: bool = True) -> str:
+    """Every entry as an HTML list item, for readers without JavaScript."""
+    t = LABELS[lang]
+    root = "../../" if directory_urls else "../"
+    lines = ['<ol class="atlas-explorer__fallback">']
     for entry in sorted(catalog.entries, key=lambda x: (x.title.casefold(), x.id)):
         href = root + entry_page_path(entry.id, directory_urls)
         translated = entry.translated(lang)
@@ -537,17 +554,20 @@ def explorer_page(catalog: Catalog, lang: str, directory_urls: bool = True,
             + (f" ({escape_attr(translated)})" if translated else "")
             + f" · {escape_attr(' · '.join(facts))}"
             + f"<br>{escape_attr(entry.text('description', lang))}</li>")
-    lines += ["</ol>", "</div>", ""]
+    lines.append("</ol>")
     return "\n".join(lines)
 
 
 def site_outputs(catalog: Catalog, lang: str, site_url: str | None, site_name: str,
                  directory_urls: bool = True, primary: bool = True,
                  suggest_url: str | None = None,
-                 activity: Mapping[str, Activity] | None = None) -> dict[str, str]:
-    """Every file this module adds to one language's build, as {path: text}."""
+                 activity: Mapping[str, Activity] | None = None, inline_explorer: bool = True
+                 ) -> dict[str, str]:
+    """Every file this module adds to one language's build, as {path: text} (the
+    explorer's list is left for the build to put in unless ``inline_explorer``)."""
     outputs = {
-        EXPLORER_URI: explorer_page(catalog, lang, directory_urls, suggest_url),
+        EXPLORER_URI: explorer_page(catalog, lang, directory_urls, suggest_url,
+                                    inline=inline_explorer),
         EXPLORER_DATA_URI: explorer_json(catalog, lang, directory_urls, activity),
         "feed.xml": atom_feed(catalog, lang, site_url, site_name, directory_urls),
     }

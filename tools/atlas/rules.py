@@ -149,6 +149,46 @@ class Rules:
 
         return Draft202012Validator(self.schema, format_checker=FormatChecker())
 
+    def kind_schema_flat(self, kind: str) -> dict[str, Any]:
+        """The schema an entry of ``kind`` meets, as one flat object schema.
+
+        The same rules as the whole schema (a test checks they agree), written so that
+        jsonschema need not track evaluated properties through ``if`` branches, which costs
+        it most of its time: a catalog of 10,000 entries validates several times faster.
+        """
+        own = self.kind_schema(kind)
+        flat: dict[str, Any] = {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {**self.schema["properties"], **own.get("properties", {})},
+            "required": [*self.schema.get("required", []), *own.get("required", [])],
+        }
+        flat.update({key: own[key] for key in ("allOf", "anyOf", "if", "then") if key in own})
+        # $refs written out in place: resolving them is most of what jsonschema would spend.
+        inlined: dict[str, Any] = self._inline(flat)
+        return {"$schema": self.schema.get("$schema"), **inlined}
+
+    def _inline(self, node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return self._inline(self.resolve(node))
+            return {key: self._inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [self._inline(item) for item in node]
+        return node
+
+    @cached_property
+    def _kind_validators(self) -> dict[str, Draft202012Validator]:
+        from jsonschema import Draft202012Validator, FormatChecker
+
+        return {kind: Draft202012Validator(self.kind_schema_flat(kind),
+                                           format_checker=FormatChecker())
+                for kind in self.kinds}
+
+    def kind_validator(self, kind: str) -> Draft202012Validator:
+        """The validator of one kind's entries (see ``kind_schema_flat``)."""
+        return self._kind_validators[kind]
+
     def field_validator(self, name: str) -> Draft202012Validator:
         """A validator for one field's value alone (``atlas new`` checks each answer)."""
         from jsonschema import Draft202012Validator, FormatChecker

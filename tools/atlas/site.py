@@ -16,7 +16,7 @@ import html
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -342,6 +342,39 @@ def entry_byline(entry: Entry) -> str:
     return escape_md(", ".join(bits))
 
 
+class Memo:
+    """Generated Markdown kept from one generation to the next (``make serve``).
+
+    Keys name the objects a piece was made from by identity, which is sound because the
+    catalog loader hands back the very same Entry and Topic objects for unchanged files; the
+    memo keeps those objects alive, so an identity cannot be reused by a new object. Values
+    (an entry's activity) are part of keys as themselves. Only what the latest generation
+    used is kept.
+    """
+
+    def __init__(self) -> None:
+        self.previous: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+        self.current: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+
+    def get(self, key: tuple[Any, ...], keep: tuple[Any, ...], make: Callable[[], str]) -> str:
+        found = self.current.get(key) or self.previous.get(key)
+        if found is None:
+            found = (make(), keep)
+        self.current[key] = found
+        return found[0]
+
+    def next_generation(self) -> None:
+        self.previous, self.current = self.current, {}
+
+
+def list_item(entry: Entry, lang: str, from_uri: str, activity: Activity | None,
+              memo: Memo | None) -> str:
+    if memo is None:
+        return entry_list_item(entry, lang, from_uri, activity)
+    return memo.get(("item", lang, id(entry), from_uri, activity), (entry,),
+                    lambda: entry_list_item(entry, lang, from_uri, activity))
+
+
 def entry_list_item(entry: Entry, lang: str, from_uri: str,
                     activity: Activity | None = None) -> str:
     title = escape_md(entry.title)
@@ -364,30 +397,42 @@ def related_entries(catalog: Catalog) -> dict[str, list[Entry]]:
     """Up to RELATED_LIMIT entries per entry, ranked by shared topics (x2) and tags.
 
     Candidates come from the entries sharing a topic, at most RELATED_POOL of them in a
-    fixed order, so the cost stays linear in the catalog's size.
+    fixed order, so the cost stays linear in the catalog's size. Topics and tags are bit
+    masks, so scoring a candidate is two ANDs and two popcounts. The result does not depend
+    on the language: it is computed once per catalog.
     """
-    by_topic: dict[str, list[Entry]] = defaultdict(list)
-    features: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-    for entry in catalog.entries:
-        topics = entry.data["topics"]
-        features[entry.id] = (frozenset(topics), frozenset(entry.data.get("tags", ())))
-        for topic_id in topics:
-            by_topic[topic_id].append(entry)
+    if catalog.related is not None:
+        return catalog.related
+    bits: dict[str, int] = {}
+
+    def mask(words: Iterable[str]) -> int:
+        value = 0
+        for word in words:
+            value |= 1 << bits.setdefault(word, len(bits))
+        return value
+
+    entries = catalog.entries
+    topic_masks = [mask(f"t:{t}" for t in entry.topics) for entry in entries]
+    tag_masks = [mask(f"g:{g}" for g in entry.tags) for entry in entries]
+    by_topic: dict[str, list[int]] = defaultdict(list)
+    for index, entry in enumerate(entries):
+        for topic_id in entry.topics:
+            if len(by_topic[topic_id]) < RELATED_POOL:
+                by_topic[topic_id].append(index)
     related: dict[str, list[Entry]] = {}
-    for entry in catalog.entries:
-        topics, tags = features[entry.id]
-        pool: dict[str, Entry] = {}
-        for topic_id in entry.data["topics"]:
-            for other in by_topic[topic_id][:RELATED_POOL]:
-                if other.id != entry.id and len(pool) < RELATED_POOL:
-                    pool.setdefault(other.id, other)
-
-        def rank(other: Entry, topics: frozenset = topics, tags: frozenset = tags
-                 ) -> tuple[int, str]:
-            other_topics, other_tags = features[other.id]
-            return -(2 * len(topics & other_topics) + len(tags & other_tags)), other.id
-
-        related[entry.id] = heapq.nsmallest(RELATED_LIMIT, pool.values(), key=rank)
+    for index, entry in enumerate(entries):
+        pool: dict[int, None] = {}
+        for topic_id in entry.topics:
+            for other in by_topic[topic_id]:
+                if other != index and len(pool) < RELATED_POOL:
+                    pool[other] = None
+        topics, tags = topic_masks[index], tag_masks[index]
+        ranked = heapq.nsmallest(RELATED_LIMIT, (
+            (-(2 * (topics & topic_masks[other]).bit_count()
+               + (tags & tag_masks[other]).bit_count()), entries[other].id, other)
+            for other in pool))
+        related[entry.id] = [entries[other] for _, _, other in ranked]
+    catalog.related = related
     return related
 
 
@@ -551,7 +596,8 @@ def _sort_key(entry: Entry) -> tuple[str, str]:
 
 
 def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = None,
-              activity: Mapping[str, Activity] | None = None) -> str:
+              activity: Mapping[str, Activity] | None = None, memo: Memo | None = None
+              ) -> str:
     t = LABELS[lang]
     uri = kind_uri(kind)
     entries = [e for e in catalog.entries if e.kind == kind]
@@ -563,7 +609,7 @@ def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = Non
     for topic, members in _entries_by_main_topic(entries, catalog):
         link = relative(uri, topic_uri(topic.id))
         lines += [f"## [{escape_md(topic_name(topic, lang))}]({link})", ""]
-        lines += [entry_list_item(entry, lang, uri, activity.get(entry.id))
+        lines += [list_item(entry, lang, uri, activity.get(entry.id), memo)
                   for entry in members]
         lines.append("")
     lines += status_note((activity.get(entry.id) for entry in entries), lang)
@@ -571,7 +617,8 @@ def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = Non
 
 
 def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | None,
-               learn_pages: set[str], activity: Mapping[str, Activity] | None = None) -> str:
+               learn_pages: set[str], activity: Mapping[str, Activity] | None = None,
+               memo: Memo | None = None) -> str:
     t = LABELS[lang]
     activity = activity or {}
     uri = topic_uri(topic.id)
@@ -610,7 +657,7 @@ def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | Non
         of_kind = [e for e in members if e.kind == kind]
         if of_kind:
             lines += [f"### {t[kind_plural(kind)]} {{ data-search-exclude }}", ""]
-            lines += [entry_list_item(entry, lang, uri, activity.get(entry.id))
+            lines += [list_item(entry, lang, uri, activity.get(entry.id), memo)
                       for entry in of_kind]
             lines.append("")
     if not members:
@@ -719,26 +766,42 @@ def expand_markers(markdown: str, catalog: Catalog, lang: str, page_uri: str) ->
 def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
                    project_root: Path, learn_pages: set[str],
                    edit_base: str | None = None, repo_url: str | None = None,
-                   activity: Mapping[str, Activity] | None = None) -> dict[str, str]:
+                   activity: Mapping[str, Activity] | None = None, memo: Memo | None = None
+                   ) -> dict[str, str]:
     """Every generated page, as {source path: Markdown}. ``activity`` (from
     catalog/metadata.json) adds stars, activity and badges to the entries it covers; the
-    others' pages are exactly as without it."""
+    others' pages are exactly as without it.
+
+    With a ``memo`` (``make serve``), entry pages and list items whose inputs are the same
+    as last time are taken from it instead of being written again.
+    """
     pages: dict[str, str] = {}
     activity = activity or {}
     related = related_entries(catalog)
     for entry in catalog.entries:
         edit_url = f"{edit_base.rstrip('/')}/{entry.path.as_posix()}" if edit_base else None
-        pages[entry_uri(entry)] = entry_page(entry, catalog, lang, related[entry.id], edit_url,
-                                             repo_url, activity.get(entry.id))
+        others = related[entry.id]
+        facts = activity.get(entry.id)
+
+        def make(entry: Entry = entry, others: list[Entry] = others,
+                 edit_url: str | None = edit_url, facts: Activity | None = facts) -> str:
+            return entry_page(entry, catalog, lang, others, edit_url, repo_url, facts)
+
+        if memo is None:
+            pages[entry_uri(entry)] = make()
+        else:
+            key = ("entry", lang, id(entry), tuple(map(id, others)), id(catalog.topics),
+                   edit_url, repo_url, facts)
+            pages[entry_uri(entry)] = memo.get(key, (entry, *others, catalog.topics), make)
     for kind in catalog.kinds:
-        pages[kind_uri(kind)] = kind_page(kind, catalog, lang, repo_url, activity)
+        pages[kind_uri(kind)] = kind_page(kind, catalog, lang, repo_url, activity, memo)
     pages["catalog/tags.md"] = tags_page(catalog, lang)
     pages.update(redirect_pages(catalog, lang))
     pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
     for topic in catalog.topics.values():
         example = examples.get(topic.id)
         pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages,
-                                                activity)
+                                                activity, memo)
         if example:
             pages[f"topics/{topic.id}/example.md"] = example_page(
                 example, lang, project_root, repo_url, topic_name(topic, lang))

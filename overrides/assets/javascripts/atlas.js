@@ -1,5 +1,6 @@
-/* AIGC Atlas: maths rendering and the language switcher. Runs on every page change,
-   including instant navigation (Material's document$ observable). */
+/* AIGC Atlas: maths rendering, the language switcher and, under `make serve`, the
+   catalog's problems. Runs on every page change, including instant navigation (Material's
+   document$ observable). */
 
 /* Render only what arithmatex marked as maths, never a stray "$" in catalog text. */
 function renderMaths(root) {
@@ -41,8 +42,50 @@ function onLanguageClick(event) {
 }
 document.addEventListener("click", onLanguageClick, true);
 
+/* Under `make serve` a catalog with problems does not stop the server: the build keeps the
+   entries without problems and writes the list to atlas-status.json, and every page shows
+   it until the files are fixed. Only served pages carry the atlas-serve marker. */
+const PROBLEM_TEXT = {
+  en: (count) => `The catalog has ${count} problem(s). The site shows the entries without ` +
+    "problems until these are fixed (run `atlas validate` for the same list):",
+  zh: (count) => `目录中有 ${count} 处问题。在修正之前，网站只显示没有问题的条目` +
+    "（运行 `atlas validate` 可看到同样的列表）：",
+};
+
+function showCatalogProblems() {
+  if (!document.querySelector('meta[name="atlas-serve"]')) return;
+  const roots = languageRoots();
+  fetch(new URL("atlas-status.json", roots.en), { cache: "no-store" })
+    .then((response) => (response.ok ? response.json() : { problems: [] }))
+    .catch(() => ({ problems: [] }))
+    .then(({ problems }) => {
+      document.querySelectorAll(".atlas-problems").forEach((old) => old.remove());
+      if (!problems || !problems.length) return;
+      const box = document.createElement("div");
+      box.className = "atlas-problems";
+      box.setAttribute("role", "alert");
+      const intro = document.createElement("p");
+      intro.textContent = PROBLEM_TEXT[roots.current](problems.length);
+      const list = document.createElement("ul");
+      for (const problem of problems) {
+        const item = document.createElement("li");
+        const code = document.createElement("code");
+        code.textContent = problem;  /* text, never markup: it quotes contributor files */
+        item.append(code);
+        list.append(item);
+      }
+      box.append(intro, list);
+      (document.querySelector(".md-content__inner") || document.body).prepend(box);
+    });
+}
+
+function onPage(body) {
+  renderMaths(body);
+  showCatalogProblems();
+}
+
 if (typeof document$ !== "undefined") {
-  document$.subscribe(({ body }) => renderMaths(body));
+  document$.subscribe(({ body }) => onPage(body));
 } else {
-  document.addEventListener("DOMContentLoaded", () => renderMaths(document.body));
+  document.addEventListener("DOMContentLoaded", () => onPage(document.body));
 }

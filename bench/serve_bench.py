@@ -1,0 +1,139 @@
+"""How fast `make serve` shows an edit: synthetic catalogs of 1,000 and 10,000 entries.
+
+For each size it starts `mkdocs serve --dirty` (what `make serve` runs) on a synthetic copy
+of the project, waits for the first build, then times, from saving a file to the changed
+page being served (polled over HTTP every 20 ms):
+
+* an entry file edited (its English and its Chinese page),
+* a Learn page edited,
+* a new entry file added (its page appears),
+
+and, in the same run, a clean full `mkdocs build` of the same catalog. It prints the figures
+and their ratio to the full rebuild. Usage: python bench/serve_bench.py [--sizes 1000 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from site_bench import make_project  # noqa: E402
+
+POLL = 0.02
+TIMEOUT = 900.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode("utf-8"))
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def wait_for(url: str, needle: str, started: float) -> float:
+    """Seconds from ``started`` until ``url`` serves a page containing ``needle``."""
+    while time.perf_counter() - started < TIMEOUT:
+        text = fetch(url)
+        if text is not None and needle in text:
+            return time.perf_counter() - started
+        time.sleep(POLL)
+    raise TimeoutError(f"{url} never showed {needle!r}")
+
+
+def edit(path: Path, old: str, new: str) -> float:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    started = time.perf_counter()
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return started
+
+
+def measure(size: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="atlas-serve-bench-") as tmp:
+        base = Path(tmp)
+        project = make_project(base, size)
+        (project / "docs").unlink()  # the benchmark edits a Learn page: a copy, not a link
+        shutil.copytree(ROOT / "docs", project / "docs")
+        figures: dict[str, float] = {}
+
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-d",
+                        str(base / "full")], cwd=project, check=True)
+        figures["full rebuild"] = time.perf_counter() - started
+
+        port = free_port()
+        root = f"http://127.0.0.1:{port}/"
+        server = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "--dirty", "-a",
+                                   f"127.0.0.1:{port}"], cwd=project,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            started = time.perf_counter()
+            figures["first build"] = wait_for(root + "zh/", "AIGC", started)
+            entry = next((project / "catalog/book").glob("*.yaml"))
+            page = f"entries/{entry.stem}/"
+            for round_number in range(3):  # the median of three edits of the same entry
+                word = f"edited{round_number}x"
+                started = edit(entry, "  en: ", f"  en: {word} ")
+                en = wait_for(root + page, word, started)
+                figures.setdefault("entry edit (en page)", []).append(en)  # type: ignore
+                started_zh = edit(entry, "  zh: ", f"  zh: {word}甲 ")
+                zh = wait_for(root + "zh/" + page, f"{word}甲", started_zh)
+                figures.setdefault("entry edit (zh page)", []).append(zh)  # type: ignore
+            learn = project / "docs/en/learn/gan.md"
+            started = edit(learn, "\n## ", "\nA sentence added for the benchmark.\n\n## ")
+            figures["Learn page edit"] = wait_for(root + "learn/gan/", "added for the benchmark",
+                                                  started)
+            new = project / "catalog/book/benchmark-new-entry.yaml"
+            text = entry.read_text(encoding="utf-8").replace("url: https://", "url: https://new.")
+            started = time.perf_counter()
+            new.write_text(text, encoding="utf-8")
+            figures["new entry"] = wait_for(root + "zh/entries/benchmark-new-entry/", "AIGC",
+                                            started)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        for key in ("entry edit (en page)", "entry edit (zh page)"):
+            values = sorted(figures[key])  # type: ignore[arg-type]
+            figures[key] = values[len(values) // 2]
+        return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    args = parser.parse_args()
+    targets = {1000: 2.0, 10000: 5.0}
+    for size in args.sizes:
+        figures = measure(size)
+        full = figures["full rebuild"]
+        print(f"\n{size:,} entries (x2 languages)")
+        print(f"  full rebuild (mkdocs build, same catalog): {full:7.1f} s")
+        print(f"  first build of the server:                 {figures['first build']:7.1f} s")
+        for key in ("entry edit (en page)", "entry edit (zh page)", "Learn page edit",
+                    "new entry"):
+            target = targets.get(size)
+            note = f" (target <= {target:g} s)" if target else ""
+            print(f"  saved -> served, {key:22s} {figures[key]:6.2f} s  "
+                  f"{figures[key] / full:6.1%} of a full rebuild{note}")
+
+
+if __name__ == "__main__":
+    main()

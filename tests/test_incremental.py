@@ -1,0 +1,179 @@
+"""`make serve` rebuilds incrementally, and the result is exactly the site a full build makes.
+
+A small copy of the project is built the way `mkdocs serve --dirty` builds it; after each
+edit (an entry changed, added, renamed, deleted, broken and fixed; the taxonomy, a Learn
+page, a template and the stylesheet edited) the incremental rebuild is compared, file for
+file, with a clean full build of the same sources. Only the sitemap's dates may differ.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import gzip
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+SERVE_URL = "http://127.0.0.1:8000/"
+ENTRIES = ["book/deep-learning-goodfellow", "book/understanding-deep-learning",
+           "paper/attention-is-all-you-need", "paper/denoising-diffusion-probabilistic-models",
+           "paper/generative-adversarial-networks", "tool/diffusers", "tool/pytorch",
+           "website/lil-log", "course/stanford-cs236", "model/deepseek-r1",
+           "dataset/fineweb", "paper/auto-encoding-variational-bayes"]
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of the project with a dozen entries: docs, theme and catalog are copies (the
+    test edits them), the code and the examples are links."""
+    import yaml
+
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("mkdocs.yml", "mkdocs.zh.yml"):
+        shutil.copy(ROOT / name, project / name)
+    for name in ("docs", "overrides"):
+        shutil.copytree(ROOT / name, project / name)
+    for name in ("tools", "examples"):
+        (project / name).symlink_to(ROOT / name)
+    catalog = project / "catalog"
+    catalog.mkdir()
+    shutil.copy(ROOT / "catalog/schema.json", catalog)
+    taxonomy = yaml.safe_load((ROOT / "catalog/topics.yaml").read_text(encoding="utf-8"))
+    for topic in taxonomy["topics"]:
+        topic.pop("start_here", None)
+    (catalog / "topics.yaml").write_text(yaml.safe_dump(taxonomy, allow_unicode=True,
+                                                        sort_keys=False), encoding="utf-8")
+    for name in ENTRIES:
+        (catalog / name).parent.mkdir(exist_ok=True)
+        shutil.copy(ROOT / "catalog" / f"{name}.yaml", catalog / f"{name}.yaml")
+    monkeypatch.chdir(project)  # pymdownx.snippets includes example sources from "."
+    yield project
+
+
+def build_site(project: Path, site: Path, *, incremental: bool) -> None:
+    """One build as `mkdocs serve --dirty` makes it (incremental), or a clean full build
+    of the same sources with every cache forgotten."""
+    from atlas import incremental as state
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    kept = dict(vars(state.STATE))
+    if not incremental:  # from nothing, as a fresh server would; the served caches stay
+        state.reset()
+        shutil.rmtree(site, ignore_errors=True)
+    config = load_config(str(project / "mkdocs.yml"), site_dir=str(site))
+    config.site_url = SERVE_URL
+    config.plugins.on_startup(command="serve", dirty=True)
+    build(config, serve_url=SERVE_URL, dirty=incremental)
+    if not incremental and kept["renders"]:
+        vars(state.STATE).update(kept)
+
+
+def differences(ours: Path, full: Path) -> list[str]:
+    """Files that differ between two built sites (the sitemap compared without its dates)."""
+    def listing(site: Path) -> set[str]:
+        return {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
+
+    found = sorted(listing(ours) ^ listing(full))
+    for name in sorted(listing(ours) & listing(full)):
+        a, b = ours / name, full / name
+        if name.endswith("sitemap.xml.gz"):
+            same = undated(gzip.decompress(a.read_bytes())) == undated(
+                gzip.decompress(b.read_bytes()))
+        elif name.endswith("sitemap.xml"):
+            same = undated(a.read_bytes()) == undated(b.read_bytes())
+        else:
+            same = filecmp.cmp(a, b, shallow=False)
+        if not same:
+            found.append(name)
+    return found
+
+
+def undated(xml: bytes) -> bytes:
+    return re.sub(rb"<lastmod>[^<]*</lastmod>", b"", xml)
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    # Editors save with a new modification time; the test is faster than a clock tick.
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+def test_incremental_rebuilds_equal_full_builds(project: Path, tmp_path: Path) -> None:
+    from atlas import incremental
+
+    served, full = tmp_path / "served", tmp_path / "full"
+    catalog = project / "catalog"
+    build_site(project, served, incremental=False)  # the server's first build
+
+    # (what, the edit, at most this many English pages it may re-render). The local edits
+    # come first: a global one (the nav, a template) re-renders everything, which would hide
+    # a page a local edit should have re-rendered; the sites are compared before each group.
+    local: list[tuple[str, Callable[[], None], int]] = [
+        ("an entry's description", lambda: replace_in(
+            catalog / "tool/diffusers.yaml", "  en: >-\n", "  en: >-\n    Edited today.\n"), 8),
+        ("a new entry", lambda: shutil.copy(ROOT / "catalog/paper/clip.yaml",
+                                            catalog / "paper/clip.yaml"), 25),
+        ("an entry renamed", lambda: (catalog / "website/lil-log.yaml").rename(
+            catalog / "website/lilian-weng-blog.yaml"), 25),
+        ("an entry deleted", lambda: (catalog / "tool/pytorch.yaml").unlink(), 25),
+        ("a Learn page", lambda: replace_in(
+            project / "docs/en/learn/gan.md", "\n## ", "\nAn added sentence.\n\n## "), 3),
+    ]
+    everything = 1_000
+    global_edits: list[tuple[str, Callable[[], None], int]] = [
+        ("a topic renamed in the taxonomy", lambda: replace_in(
+            catalog / "topics.yaml", "en: Diffusion models", "en: Diffusion models (DDPM)"),
+         everything),
+        ("a template", lambda: replace_in(
+            project / "overrides/entry.html", "{% extends", "{# edited #}\n{% extends"),
+         everything),
+        ("the stylesheet", lambda: (project / "overrides/assets/stylesheets/atlas.css").open(
+            "a", encoding="utf-8").write("\n.atlas-edited { color: inherit; }\n"), everything),
+    ]
+    for group in (local, global_edits):
+        for what, edit, most in group:
+            edit()
+            build_site(project, served, incremental=True)
+            rendered = incremental.STATE.rendered["en"]
+            assert 0 < len(rendered) <= most, (what, len(rendered))
+        build_site(project, served, incremental=True)  # a rebuild with nothing changed
+        assert incremental.STATE.rendered["en"] == set()
+        build_site(project, full, incremental=False)
+        assert differences(served, full) == [], [what for what, *_ in group]
+
+
+def test_a_broken_entry_is_shown_in_the_browser_and_recovers(project: Path,
+                                                            tmp_path: Path) -> None:
+
+    served = tmp_path / "served"
+    build_site(project, served, incremental=False)
+    page = served / "entries/diffusers/index.html"
+    assert page.is_file() and not (served / "atlas-status.json").exists()
+    assert '<meta name="atlas-serve" content="1">' in page.read_text(encoding="utf-8")
+
+    entry = project / "catalog/tool/diffusers.yaml"
+    good = entry.read_text(encoding="utf-8")
+    replace_in(entry, "level: ", "level: expert\nlevel_was: ")
+    build_site(project, served, incremental=True)  # no exception: the server keeps going
+    status = json.loads((served / "atlas-status.json").read_text(encoding="utf-8"))
+    assert any("catalog/tool/diffusers.yaml" in p and "level" in p for p in status["problems"])
+    assert not page.exists()  # the entry with problems is left out until fixed
+
+    entry.write_text(good, encoding="utf-8")
+    stat = entry.stat()
+    os.utime(entry, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    build_site(project, served, incremental=True)
+    assert page.is_file() and not (served / "atlas-status.json").exists()

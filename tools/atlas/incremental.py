@@ -1,0 +1,176 @@
+"""What `make serve` reuses from one rebuild to the next, so that saving one file costs what
+that file touches, not the whole site.
+
+MkDocs re-imports the hooks file on every rebuild, so the state lives here, in a module
+imported once per process:
+
+* ``FileCache``: the catalog's files, parsed and checked, keyed by their bytes; an
+  unchanged file keeps its ``Entry`` object;
+* ``site.Memo`` per language: generated Markdown keyed by the objects it was made from;
+* ``Render`` per language: what the last build rendered — each page's fingerprint, title,
+  meta and anchors, its search-index entries, and every file the build wrote.
+
+A rebuild under ``mkdocs serve --dirty`` then renders only the pages whose fingerprint
+changed (MkDocs skips a page whose ``File.is_modified()`` is false), gives the skipped
+pages their cached title, meta and anchors (other pages' navigation shows them), writes the
+search index from fresh and cached entries in page order, and deletes what a full build
+would no longer write. ``tests/test_incremental.py`` checks that the result equals a clean
+full build file for file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from mkdocs.theme import Theme
+
+from atlas.catalog import FileCache, Problem
+from atlas.site import Memo
+
+# A relative link to another source page, and a pymdownx.snippets include.
+MD_LINK = re.compile(r"\]\(([^)\s#?]+\.md)(?:#[^)\s]*)?\)")
+SNIPPET = re.compile(r'^-{1,3}8<-{1,3}\s*"([^"]+)"', re.M)
+
+
+@dataclass
+class PageRecord:
+    """One page as the last build rendered it."""
+
+    fingerprint: str
+    title: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    anchors: set[str] | None = None
+    search: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Render:
+    """One language's last build."""
+
+    global_key: str = ""
+    pages: dict[str, PageRecord] = field(default_factory=dict)  # by source URI
+    outputs: set[str] = field(default_factory=set)  # written files, relative to site_dir
+
+
+class TemplateCache(jinja2.BytecodeCache):
+    """Compiled theme templates, kept in memory between rebuilds: MkDocs makes a new Jinja
+    environment for every build, which would compile every template again. Jinja checks
+    each template's source checksum, so an edited template is compiled afresh."""
+
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self.store.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+@dataclass
+class ServeState:
+    serving: bool = False  # mkdocs serve --dirty: rebuilds are incremental
+    catalog: FileCache = field(default_factory=FileCache)
+    memos: dict[str, Memo] = field(default_factory=dict)
+    renders: dict[str, Render] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    rendered: dict[str, set[str]] = field(default_factory=dict)  # pages each language's last
+    # build rendered (the rest it reused)
+    templates: TemplateCache = field(default_factory=TemplateCache)
+    template_lists: dict[str, list[str]] = field(default_factory=dict)  # theme file listings
+    # (language, page) -> (the Markdown it was computed from, its context, the fingerprint)
+    fingerprints: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
+    # The entries' identities, their related entries, and the entries (held, so that the
+    # identities stay theirs).
+    related: tuple[tuple[int, ...], dict[str, Any], list[Any]] | None = None
+
+    def memo(self, lang: str) -> Memo:
+        return self.memos.setdefault(lang, Memo())
+
+    def render(self, lang: str) -> Render:
+        return self.renders.setdefault(lang, Render())
+
+
+STATE = ServeState()
+
+
+def reset() -> None:
+    """Forget every cache (a new serving session; tests start from here)."""
+    fresh = ServeState()
+    for name in ("serving", "catalog", "memos", "renders", "problems", "rendered", "templates",
+                 "template_lists", "fingerprints", "related"):
+        setattr(STATE, name, getattr(fresh, name))
+
+
+def digest(*parts: str | bytes) -> str:
+    hasher = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        hasher.update(part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part)
+        hasher.update(b"\0")
+    return hasher.hexdigest()
+
+
+def tree_key(folders: Iterable[Path]) -> str:
+    """Names, sizes and times of every file under ``folders``: a template, a stylesheet or a
+    script of the theme changes every page."""
+    parts = []
+    for folder in folders:
+        for root, _, names in sorted(os.walk(folder)):
+            for name in sorted(names):
+                path = os.path.join(root, name)
+                stat = os.stat(path)
+                parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
+    return digest(*parts)
+
+
+def faster_theme(theme: Theme) -> None:
+    """Make the theme's Jinja environments reuse compiled templates and the listing of the
+    theme's files (Material's holds thousands of icons) from earlier rebuilds."""
+    make_env = theme.get_env
+
+    def get_env() -> jinja2.Environment:
+        env = make_env()
+        env.bytecode_cache = STATE.templates
+        loader = env.loader
+        assert isinstance(loader, jinja2.FileSystemLoader)
+        key = digest(*map(str, theme.dirs), tree_key(Path(d) for d in theme.dirs
+                                                     if "site-packages" not in str(d)))
+        listing = STATE.template_lists
+
+        def list_templates() -> list[str]:
+            if key not in listing:
+                listing[key] = jinja2.FileSystemLoader.list_templates(loader)
+            return listing[key]
+
+        loader.list_templates = list_templates  # type: ignore[method-assign]
+        return env
+
+    theme.get_env = get_env  # type: ignore[method-assign]
+
+
+def page_fingerprint(global_key: str, src_uri: str, markdown: str, known: set[str],
+                     project_root: Path) -> str:
+    """What a page's HTML depends on beyond the site-wide key: its Markdown, which of the
+    pages it links to exist (a link to a missing page renders differently), and the files
+    it includes as snippets."""
+    folder = src_uri.rsplit("/", 1)[0] if "/" in src_uri else ""
+    targets = []
+    for target in MD_LINK.findall(markdown):
+        resolved = os.path.normpath(os.path.join(folder, target)).replace(os.sep, "/")
+        targets.append(f"{target}={resolved in known}")
+    snippets = []
+    for include in SNIPPET.findall(markdown):
+        try:
+            snippets.append((project_root / include).read_bytes())
+        except OSError:
+            snippets.append(b"missing")
+    return digest(global_key, src_uri, markdown, *targets, *snippets)
