@@ -457,8 +457,8 @@ def evaluate(model: GPT, data: torch.Tensor, split: int, characters: list[str], 
     difference = kv_cache_difference(model, prompt, 24 if args.dry_run else 2 * args.block_size,
                                      args)
     samples = [decode(model.generate(
-        prompt, 3 * args.block_size, args.temperature, args.top_k, args.top_p,
-        torch.Generator().manual_seed(args.seed + i))[0]) for i in range(3)]
+        prompt, 24 if args.dry_run else 3 * args.block_size, args.temperature, args.top_k,
+        args.top_p, torch.Generator().manual_seed(args.seed + i))[0]) for i in range(3)]
     best = int(np.argmin(ladder))
     metrics = {
         "validation_loss": round(loss, 4),
