@@ -10,7 +10,7 @@ MKDOCS := $(VENV)/bin/mkdocs
 TORCH_PIN ?= torch==2.13.0
 
 .PHONY: serve build validate linkcheck test test-fast lint browser bench-site bench-linkcheck \
-        bench-refresh bench-serve bench-examples bench-examples-gpu clean
+        bench-refresh bench-serve bench-examples bench-examples-gpu bench-gpt clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -84,10 +84,15 @@ bench-refresh: $(VENV)/.test
 	$(PY) bench/refresh_bench.py
 
 bench-examples: $(VENV)/.test
-	$(PY) bench/examples_bench.py
+	$(PY) bench/examples_bench.py $(if $(NANOGPT_DIR),--nanogpt "$(NANOGPT_DIR)")
+
+# Our GPT on Tiny Shakespeare; with NANOGPT_DIR=<a nanoGPT checkout>, nanoGPT's README CPU
+# configuration on the same data in the same run, side by side (nanoGPT is not vendored).
+bench-gpt: $(VENV)/.test
+	$(PY) bench/examples_bench.py --only gpt $(if $(NANOGPT_DIR),--nanogpt "$(NANOGPT_DIR)")
 
 bench-examples-gpu: $(VENV)/.test
-	$(PY) bench/examples_bench.py --device cuda --bf16 --compile
+	$(PY) bench/examples_bench.py --device cuda --compile
 
 clean:
 	rm -rf site .pytest_cache runs

@@ -136,15 +136,17 @@ def max_difference(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max())
 
 
-def checks(device: torch.device, generator: torch.Generator, small: bool) -> dict:
+# Float32 precision: both compute the same sums in a different order, so they agree to a few
+# units in the last place of the largest values (|x| ~ 1, eps ~ 1.2e-7).
+TOLERANCE = 1e-5
+
+
+def evaluate(device: torch.device, generator: torch.Generator, small: bool) -> dict:
     """The hand-written code against F.scaled_dot_product_attention, and causality."""
     batch, heads, t, d_head = (2, 2, 8, 8) if small else (4, 4, 24, 16)
     draw = lambda *shape: torch.randn(*shape, generator=generator).to(device)  # noqa: E731
     q, k, v = (draw(batch, heads, t, d_head) for _ in range(3))
     results: dict = {"shape": [batch, heads, t, d_head]}
-    # Float32 precision: both compute the same sums in a different order, so they agree to
-    # a few units in the last place of the largest values (|x| ~ 1, eps ~ 1.2e-7).
-    tolerance = 1e-5
     for causal in (False, True):
         mine, _ = attention(q, k, v, causal)
         theirs = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
@@ -177,11 +179,17 @@ def checks(device: torch.device, generator: torch.Generator, small: bool) -> dic
         gradient_leak = max(gradient_leak, float(grad[:, i + 1:].abs().max()))
     results["causal_max_change_from_later_positions"] = leaks
     results["causal_max_gradient_to_later_positions"] = gradient_leak
-    results["tolerance"] = tolerance
-    results["passed"] = bool(
-        all(results[key] <= tolerance for key in results if "max_abs_diff" in key)
-        and leaks == 0.0 and gradient_leak == 0.0)
     return results
+
+
+def bars(results: dict) -> dict:
+    """The example's two bars: the hand-written code equals the kernel to float32 precision,
+    and no output moves (or has a gradient) when a later position changes."""
+    differences = [value for key, value in results.items() if "max_abs_diff" in key]
+    leaks = [results["causal_max_change_from_later_positions"],
+             results["causal_max_gradient_to_later_positions"]]
+    return {"equals_pytorch_sdpa": runtime.bar(max(differences), "<=", TOLERANCE),
+            "causal_mask_leaks_nothing": runtime.bar(max(leaks), "<=", 0.0)}
 
 
 # -- figure -----------------------------------------------------------------------------
@@ -212,36 +220,26 @@ def draw_heat_maps(example: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    runtime.one_line_errors(parser)
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
-                        help="where to run (auto: cuda, then mps, then cpu)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for metrics.json and the figure (default runs/attention)")
+    runtime.add_run_options(parser)  # nothing is trained: no --steps, --resume, --compile
     parser.add_argument("--dry-run", action="store_true", help="smaller checks, no figure")
-    parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="accepted like every example's (nothing here shows progress)")
-    args = parser.parse_args()
-    # Nothing is trained: the training options of the other examples do not apply.
-    args.compile, args.bf16, args.resume = False, False, False
-    with runtime.session(args, "attention") as run:
+    args = parser.parse_args(argv)
+    with runtime.session(runtime.Options.from_args(args), "attention") as run:
         # The checks are about float32 precision: no TF32 matrix products on CUDA.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         generator = torch.Generator().manual_seed(args.seed)
         example = worked_example(run.device, generator)
-        results = checks(run.device, generator, small=args.dry_run)
+        results = evaluate(run.device, generator, small=args.dry_run)
         print("\nChecks against torch.nn.functional.scaled_dot_product_attention:")
         for key, value in results.items():
             print(f"  {key}: {value}")
         if not args.dry_run:
             run.out.mkdir(parents=True, exist_ok=True)
             draw_heat_maps(example, run.out / "attention_weights.png")
-        run.write_metrics({"device": run.device.type, "seed": args.seed,
-                           "checks": results, "worked_example": example})
-        return 0 if results["passed"] else 1
+        run.write_metrics({"checks": results, "worked_example": example}, bars(results))
+        return 0 if runtime.all_passed(bars(results)) else 1
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # examples/: runti
 
 import runtime  # noqa: E402
 from figures import image_grid, save_grid, save_points  # noqa: E402
-from judge import DigitJudge, PointJudge, digit_bars, point_bars  # noqa: E402
+from judge import DigitJudge, PointJudge, digit_bar_records, point_bar_records  # noqa: E402
 from offline_data import (  # noqa: E402
     IMAGE_DATASETS,
     POINT_DATASETS,
@@ -183,8 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sample-steps", type=runtime.positive_int, default=50,
                         help="network calls per DDIM sample (50)")
     parser.add_argument("--threads", type=int, default=1,
-                        help="CPU threads (default 1; two trained about 30%% faster on a 2-core "
-                             "machine, at more CPU time; 0: PyTorch's choice)")
+                        help="CPU threads (default 1: one process per core; 0: PyTorch's "
+                             "choice)")
     return parser
 
 
@@ -197,14 +197,92 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def train(net: NoisePredictor, ema: NoisePredictor, sched: Schedule, train_data: torch.Tensor,
+          args: argparse.Namespace, run: runtime.Session) -> list[dict]:
+    """Regress the added noise; keep the weight average EMA up to date. Returns the history."""
+    steps = run.options.steps
+    trained = run.wrap(net)  # DDP under torchrun: gradients averaged over ranks
+    optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
+    history: list[dict] = []
+    start = 0
+    if (state := run.load_checkpoint()) is not None:
+        net.load_state_dict(state["net"])
+        ema.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        start, history = state["step"], state["history"]
+    log_every = max(1, steps // 20)
+
+    with run.progress(steps, start) as bar:
+        for step in range(start, steps):
+            # Warm up for 5% of the steps, then decay along a cosine to 5% of the peak.
+            warm = max(1, steps // 20)
+            cosine = 0.5 * (1 + math.cos(math.pi * max(0, step - warm) / steps))
+            for group in optimizer.param_groups:
+                group["lr"] = args.lr * min((step + 1) / warm, 0.05 + 0.95 * cosine)
+            gen = run.generator(step)  # batch, times, noise: a function of (seed, step, rank)
+            x0 = train_data[torch.randint(len(train_data), (args.batch_size,), generator=gen)]
+            t = torch.randint(sched.steps, (args.batch_size,), generator=gen).to(run.device)
+            eps = torch.randn(x0.shape, generator=gen).to(run.device)
+            with run.autocast():
+                # L = |eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t)|^2
+                loss = (trained(sched.noise(x0, t, eps), t).float() - eps).pow(2).mean()
+            optimizer.zero_grad(set_to_none=True)
+            run.scaler.scale(loss).backward()
+            run.scaler.step(optimizer)
+            run.scaler.update()
+            with torch.no_grad():  # ema <- decay * ema + (1 - decay) * weights
+                for avg, p in zip(ema.parameters(), net.parameters(), strict=True):
+                    avg.lerp_(p, 1 - args.ema)
+            bar.update(1)
+            if (step + 1) % log_every == 0 or step + 1 == steps:
+                history.append({"step": step + 1, "loss": loss.item()})
+                bar.set_postfix(loss=f"{history[-1]['loss']:.4f}", refresh=False)
+            if (step + 1) % run.options.checkpoint_every == 0 or step + 1 == steps:
+                run.save_checkpoint({"net": net.state_dict(), "ema": ema.state_dict(),
+                                     "optimizer": optimizer.state_dict(),
+                                     "step": step + 1, "history": history})
+    return history
+
+
+def evaluate(ema: NoisePredictor, sched: Schedule, data, images: bool, from_model,
+             args: argparse.Namespace, run: runtime.Session
+             ) -> tuple[dict, dict, torch.Tensor, dict]:
+    """Sample with the weight average and judge the samples. Returns (metrics, bars, samples,
+    trajectory)."""
+    dim = data.dim if images else 2
+    judge = (DigitJudge(data, epochs=2 if args.dry_run else 40) if images
+             else PointJudge(data))
+    n = max(1000, judge.samples_needed) if images else judge.samples_needed
+    keep = tuple(int(f * sched.steps) for f in (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05))
+    gen = torch.Generator().manual_seed(args.seed)
+    with run.timed("sample"):
+        if args.sampler == "ddpm":
+            samples, trajectory = sample_ddpm(ema, sched, n, dim, gen, run.device, keep)
+        else:
+            samples, trajectory = sample_ddim(ema, sched, n, dim, gen, run.device,
+                                              args.sample_steps, keep)
+    samples = from_model(samples.float().cpu())
+    score, baselines = judge.score(samples), judge.baselines()
+    bars = (digit_bar_records(score, baselines) if images
+            else point_bar_records(score, baselines, energy_factor=ENERGY_FACTOR))
+    metrics = {
+        "example": "diffusion",
+        "data": data.name,
+        "sampler": args.sampler,
+        "network_calls_per_sample": (sched.steps if args.sampler == "ddpm"
+                                     else args.sample_steps),
+        "judge": {"samples": score, **baselines},
+    }
+    return metrics, bars, samples, trajectory
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     images = args.data in IMAGE_DATASETS
-    if args.dry_run:
-        args.steps, args.diffusion_steps = min(args.steps, 3), min(args.diffusion_steps, 100)
-    if args.diffusion_steps < 50:
+    diffusion_steps = min(args.diffusion_steps, 100) if args.dry_run else args.diffusion_steps
+    if diffusion_steps < 50:
         runtime.fail(f"--diffusion-steps {args.diffusion_steps}: use at least 50")
-    if args.sample_steps > args.diffusion_steps:
+    if args.sample_steps > diffusion_steps:
         runtime.fail(f"--sample-steps {args.sample_steps}: at most --diffusion-steps")
     if not 0 <= args.ema < 1:
         runtime.fail(f"--ema {args.ema}: must be in [0, 1)")
@@ -212,108 +290,38 @@ def main(argv: list[str] | None = None) -> int:
         data = load_images(args.data, args.data_dir) if images else load_points(args.data)
     except DataError as err:
         runtime.fail(str(err))
-    started = runtime.clock()
-    with runtime.session(args, "diffusion") as run:
+    options = runtime.Options.from_args(args, steps=min(args.steps, 3) if args.dry_run
+                                        else args.steps)
+    with runtime.session(options, "diffusion") as run:
         if run.device.type == "cpu" and args.threads > 0:
             torch.set_num_threads(args.threads)
         dim = data.dim if images else 2
         # Images are scaled to [-1, 1] so that data and noise have comparable size.
         to_model = (lambda x: 2 * x - 1) if images else (lambda x: x)
         from_model = (lambda x: ((x + 1) / 2).clamp(0, 1)) if images else (lambda x: x)
-        sched = Schedule(args.diffusion_steps, run.device)
+        sched = Schedule(diffusion_steps, run.device)
         net = NoisePredictor(dim, args.hidden).to(run.device)
         ema = copy.deepcopy(net).requires_grad_(False)
-        trained = run.wrap(net)  # DDP under torchrun: gradients averaged over ranks
-        optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
-        history: list[dict] = []
-        start = 0
-        if (state := run.load_checkpoint()) is not None:
-            net.load_state_dict(state["net"])
-            ema.load_state_dict(state["ema"])
-            optimizer.load_state_dict(state["optimizer"])
-            start, history = state["step"], state["history"]
-        train = to_model(data.train).to(run.device)
-        log_every = max(1, args.steps // 20)
-
-        with run.progress(args.steps, start) as bar:
-            for step in range(start, args.steps):
-                # Warm up for 5% of the steps, then decay along a cosine to 5% of the peak.
-                warm = max(1, args.steps // 20)
-                cosine = 0.5 * (1 + math.cos(math.pi * max(0, step - warm) / args.steps))
-                for group in optimizer.param_groups:
-                    group["lr"] = args.lr * min((step + 1) / warm, 0.05 + 0.95 * cosine)
-                gen = run.generator(step)  # batch, times, noise: a function of (seed, step, rank)
-                x0 = train[torch.randint(len(train), (args.batch_size,), generator=gen)]  # (B, D)
-                t = torch.randint(sched.steps, (args.batch_size,), generator=gen).to(run.device)
-                eps = torch.randn(x0.shape, generator=gen).to(run.device)
-                with run.autocast():
-                    # L = |eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t)|^2
-                    loss = (trained(sched.noise(x0, t, eps), t).float() - eps).pow(2).mean()
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                with torch.no_grad():  # ema <- decay * ema + (1 - decay) * weights
-                    for avg, p in zip(ema.parameters(), net.parameters(), strict=True):
-                        avg.lerp_(p, 1 - args.ema)
-                bar.update(1)
-                if (step + 1) % log_every == 0 or step + 1 == args.steps:
-                    history.append({"step": step + 1, "loss": loss.item()})
-                    bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
-                if (step + 1) % args.checkpoint_every == 0 or step + 1 == args.steps:
-                    run.save_checkpoint({"net": net.state_dict(), "ema": ema.state_dict(),
-                                         "optimizer": optimizer.state_dict(),
-                                         "step": step + 1, "history": history})
+        history = train(net, ema, sched, to_model(data.train).to(run.device), args, run)
         digests = run.parameter_digests(nn.ModuleDict({"net": net, "ema": ema}))
-        if not run.is_main:  # rank 0 alone evaluates; the others wait for it, since a rank
-            run.barrier()  # that leaves early can abort its peers' gloo threads
-            return 0
-        trained_at = runtime.clock()
-        judge = (DigitJudge(data, epochs=2 if args.dry_run else 40) if images
-                 else PointJudge(data))
-        n = max(1000, judge.samples_needed) if images else judge.samples_needed
-        keep = tuple(int(f * sched.steps) for f in (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05))
-        gen = torch.Generator().manual_seed(args.seed)
-        if args.sampler == "ddpm":
-            samples, trajectory = sample_ddpm(ema, sched, n, dim, gen, run.device, keep)
-        else:
-            samples, trajectory = sample_ddim(ema, sched, n, dim, gen, run.device,
-                                              args.sample_steps, keep)
-        sampled_at = runtime.clock()
-        samples = from_model(samples.float().cpu())
-        score, baselines = judge.score(samples), judge.baselines()
-        bars = (digit_bars(score, baselines) if images
-                else point_bars(score, baselines, energy_factor=ENERGY_FACTOR))
-        run.out.mkdir(parents=True, exist_ok=True)
-        figures = save_figures(run.out, data, samples, trajectory, from_model, args)
-        run.write_metrics({
-            "example": "diffusion",
-            "data": data.name,
-            "steps": args.steps,
-            "seed": args.seed,
-            "sampler": args.sampler,
-            "network_calls_per_sample": (sched.steps if args.sampler == "ddpm"
-                                         else args.sample_steps),
-            "bars": bars,
-            "judge": {"samples": score, **baselines},
-            "history": history,
-            "figures": figures,
-            "parameter_digests": digests,
-            "device": str(run.device),
-            "world_size": run.world_size,
-            "seconds": {**runtime.seconds_since(started, trained_at),
-                        "sample_wall": round(sampled_at[0] - trained_at[0], 2)},
-        })
-        run.barrier()
+        if run.is_main:  # rank 0 alone evaluates; the others wait for it at the session's end
+            metrics, bars, samples, trajectory = evaluate(ema, sched, data, images, from_model,
+                                                          args, run)
+            run.out.mkdir(parents=True, exist_ok=True)
+            figures = save_figures(run.out, data, samples, trajectory, from_model, args,
+                                   options.steps)
+            run.write_metrics({**metrics, "history": history, "figures": figures,
+                               "parameter_digests": digests}, bars)
     return 0
 
 
 def save_figures(out: Path, data, samples: torch.Tensor, trajectory: dict,
-                 from_model, args: argparse.Namespace) -> list[str]:
+                 from_model, args: argparse.Namespace, steps: int) -> list[str]:
     """samples.png and trajectory.png (images), or <data>.png and <data>-trajectory.png."""
     times = sorted(trajectory, reverse=True)  # T ... 0
     if args.data in IMAGE_DATASETS:
         save_grid(out / "samples.png", image_grid(samples[:100], 10, 10, data.shape),
-                  f"Diffusion samples ({args.sampler}), {args.steps} training steps")
+                  f"Diffusion samples ({args.sampler}), {steps} training steps")
         rows = 8
         # Row r, column c: sample r at time times[c], from pure noise (left) to a digit (right).
         frames = torch.stack([from_model(trajectory[t][:rows]) for t in times], dim=1)
@@ -326,7 +334,7 @@ def save_figures(out: Path, data, samples: torch.Tensor, trajectory: dict,
     figure = f"{args.data}.png"
     save_points(out / figure, [("real (held out)", data.sample(2000, seed=30_000)),
                                (f"diffusion samples ({args.sampler})", samples)],
-                data.train, f"Diffusion on {args.data}, {args.steps} training steps",
+                data.train, f"Diffusion on {args.data}, {steps} training steps",
                 modes=data.modes)
     shown = list(dict.fromkeys([times[0], *times[-5:]]))  # T, then where the modes form
     save_points(out / f"{args.data}-trajectory.png", [(f"t={t}", trajectory[t]) for t in shown],

@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # examples/: runti
 
 import runtime  # noqa: E402
 from figures import image_grid, save_grid, save_points  # noqa: E402
-from judge import DigitJudge, PointJudge, digit_bars, point_bars  # noqa: E402
+from judge import DigitJudge, PointJudge, digit_bar_records, point_bar_records  # noqa: E402
 from offline_data import (  # noqa: E402
     IMAGE_DATASETS,
     POINT_DATASETS,
@@ -137,9 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
                             help=f"images: {DEFAULTS['images'][name]}, "
                                  f"points: {DEFAULTS['points'][name]}")
     parser.add_argument("--threads", type=int, default=1,
-                        help="CPU threads (default 1: on a shared 2-core machine this small model "
-                             "trained about twice as fast on one thread as on two; 0: PyTorch's "
-                             "choice)")
+                        help="CPU threads (default 1: this small model trains faster on one "
+                             "thread per process than on two; 0: PyTorch's choice)")
     return parser
 
 
@@ -160,108 +159,109 @@ def average_gradients(run: runtime.Session, *modules: nn.Module) -> None:
                 p.grad.copy_(run.all_reduce_mean(p.grad))
 
 
+def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argparse.Namespace,
+          run: runtime.Session) -> list[dict]:
+    """Alternate one discriminator step and one generator step; returns the logged history."""
+    steps = run.options.steps
+    # beta1 = 0.5: the usual GAN setting; momentum chases a moving opponent badly.
+    opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    history: list[dict] = []
+    start = 0
+    if (state := run.load_checkpoint()) is not None:
+        for key, obj in (("g", g), ("d", d), ("opt_g", opt_g), ("opt_d", opt_d)):
+            obj.load_state_dict(state[key])
+        start, history = state["step"], state["history"]
+    log_every = max(1, steps // 20)
+    # --compile: G always; D only without R1, whose double backward torch.compile lacks.
+    g_fwd = torch.compile(g) if args.compile else g
+    d_fwd = torch.compile(d) if args.compile and args.r1 == 0 else d
+
+    with run.progress(steps, start) as bar:
+        for step in range(start, steps):
+            gen = run.generator(step)  # batch and noise: a function of (seed, step, rank)
+            real = train_data[torch.randint(len(train_data), (args.batch_size,), generator=gen)]
+            z = torch.randn(args.batch_size, args.noise, generator=gen).to(run.device)
+            with run.autocast():
+                fake = g_fwd(z)  # (B, D), D = 64 pixels or 2 coordinates
+                # 1. Discriminator: one step of logistic regression, real vs. fake (+ R1).
+                d_loss, penalty = discriminator_loss(d_fwd, real, fake, args.r1)
+            opt_d.zero_grad(set_to_none=True)
+            run.scaler.scale(d_loss).backward()
+            average_gradients(run, d)
+            run.scaler.step(opt_d)
+            # 2. Generator: one step against the updated discriminator.
+            with run.autocast():
+                g_loss = generator_loss(d_fwd, fake, args.loss)
+            opt_g.zero_grad(set_to_none=True)
+            run.scaler.scale(g_loss).backward()
+            average_gradients(run, g)
+            run.scaler.step(opt_g)
+            run.scaler.update()
+            bar.update(1)
+            if (step + 1) % log_every == 0 or step + 1 == steps:
+                record = {"step": step + 1, "d_loss": d_loss.item(), "g_loss": g_loss.item(),
+                          "r1_penalty": penalty.item()}
+                history.append(record)
+                bar.set_postfix(d=f"{record['d_loss']:.3f}", g=f"{record['g_loss']:.3f}",
+                                refresh=False)
+            if (step + 1) % run.options.checkpoint_every == 0 or step + 1 == steps:
+                run.save_checkpoint({"g": g.state_dict(), "d": d.state_dict(),
+                                     "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+                                     "step": step + 1, "history": history})
+    return history
+
+
+def evaluate(g: Generator, data, images: bool, args: argparse.Namespace,
+             run: runtime.Session) -> tuple[dict, dict, torch.Tensor]:
+    """The judge's scores of G's samples against its baselines. Returns (metrics, bars,
+    samples)."""
+    g.eval()
+    judge = (DigitJudge(data, epochs=2 if args.dry_run else 40) if images
+             else PointJudge(data))
+    noise = torch.randn(max(1000, judge.samples_needed), args.noise,
+                        generator=torch.Generator().manual_seed(args.seed))
+    with torch.no_grad():
+        samples = g(noise.to(run.device)).float().cpu()
+    score, baselines = judge.score(samples), judge.baselines()
+    bars = digit_bar_records(score, baselines) if images else point_bar_records(score, baselines)
+    metrics = {"example": "gan", "data": data.name, "loss": args.loss,
+               "judge": {"samples": score, **baselines}}
+    return metrics, bars, samples
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     images = args.data in IMAGE_DATASETS
-    if args.dry_run:
-        args.steps = min(args.steps, 3)
     try:
         data = load_images(args.data, args.data_dir) if images else load_points(args.data)
     except DataError as err:
         runtime.fail(str(err))
-    started = runtime.clock()
-    with runtime.session(args, "gan") as run:
+    options = runtime.Options.from_args(args, steps=min(args.steps, 3) if args.dry_run
+                                        else args.steps)
+    with runtime.session(options, "gan") as run:
         if run.device.type == "cpu" and args.threads > 0:
             torch.set_num_threads(args.threads)
         dim = data.dim if images else 2
         g = Generator(args.noise, args.hidden, args.depth, dim, images).to(run.device)
         d = Discriminator(dim, args.hidden, args.depth).to(run.device)
-        # beta1 = 0.5: the usual GAN setting; momentum chases a moving opponent badly.
-        opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.5, 0.999))
-        opt_d = torch.optim.Adam(d.parameters(), lr=args.lr, betas=(0.5, 0.999))
-        history: list[dict] = []
-        start = 0
-        if (state := run.load_checkpoint()) is not None:
-            for key, obj in (("g", g), ("d", d), ("opt_g", opt_g), ("opt_d", opt_d)):
-                obj.load_state_dict(state[key])
-            start, history = state["step"], state["history"]
-        train = data.train.to(run.device)
-        log_every = max(1, args.steps // 20)
-        # --compile: G always; D only without R1, whose double backward torch.compile lacks.
-        g_fwd = torch.compile(g) if args.compile else g
-        d_fwd = torch.compile(d) if args.compile and args.r1 == 0 else d
-
-        with run.progress(args.steps, start) as bar:
-            for step in range(start, args.steps):
-                gen = run.generator(step)  # batch and noise: a function of (seed, step, rank)
-                real = train[torch.randint(len(train), (args.batch_size,), generator=gen)]  # (B, D)
-                z = torch.randn(args.batch_size, args.noise, generator=gen).to(run.device)
-                with run.autocast():
-                    fake = g_fwd(z)  # (B, D), D = 64 pixels or 2 coordinates
-                    # 1. Discriminator: one step of logistic regression, real vs. fake (+ R1).
-                    d_loss, penalty = discriminator_loss(d_fwd, real, fake, args.r1)
-                opt_d.zero_grad(set_to_none=True)
-                d_loss.backward()
-                average_gradients(run, d)
-                opt_d.step()
-                # 2. Generator: one step against the updated discriminator.
-                with run.autocast():
-                    g_loss = generator_loss(d_fwd, fake, args.loss)
-                opt_g.zero_grad(set_to_none=True)
-                g_loss.backward()
-                average_gradients(run, g)
-                opt_g.step()
-                bar.update(1)
-                if (step + 1) % log_every == 0 or step + 1 == args.steps:
-                    record = {"step": step + 1, "d_loss": d_loss.item(), "g_loss": g_loss.item(),
-                              "r1_penalty": penalty.item()}
-                    history.append(record)
-                    bar.set_postfix(d=f"{record['d_loss']:.3f}", g=f"{record['g_loss']:.3f}",
-                                    refresh=False)
-                if (step + 1) % args.checkpoint_every == 0 or step + 1 == args.steps:
-                    run.save_checkpoint({"g": g.state_dict(), "d": d.state_dict(),
-                                         "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                                         "step": step + 1, "history": history})
+        history = train(g, d, data.train.to(run.device), args, run)
         digests = run.parameter_digests(nn.ModuleDict({"g": g, "d": d}))
-        if not run.is_main:  # rank 0 alone evaluates; the others wait for it, since a rank
-            run.barrier()  # that leaves early can abort its peers' gloo threads
-            return 0
-        trained_at = runtime.clock()
-        g.eval()
-        judge = (DigitJudge(data, epochs=2 if args.dry_run else 40) if images
-                 else PointJudge(data))
-        noise = torch.randn(max(1000, judge.samples_needed), args.noise,
-                            generator=torch.Generator().manual_seed(args.seed))
-        with torch.no_grad():
-            samples = g(noise.to(run.device)).float().cpu()
-        score, baselines = judge.score(samples), judge.baselines()
-        bars = digit_bars(score, baselines) if images else point_bars(score, baselines)
-        run.out.mkdir(parents=True, exist_ok=True)
-        figure = "samples.png" if images else f"{args.data}.png"
-        if images:
-            save_grid(run.out / figure, image_grid(samples[:100], 10, 10, data.shape),
-                      f"GAN samples ({args.loss} loss), {args.steps} steps")
-        else:
-            save_points(run.out / figure, [("real (held out)", data.sample(2000, seed=30_000)),
-                                           ("GAN samples", samples)],
-                        data.train, f"GAN on {args.data} ({args.loss} loss), {args.steps} steps",
-                        modes=data.modes)
-        run.write_metrics({
-            "example": "gan",
-            "data": data.name,
-            "steps": args.steps,
-            "seed": args.seed,
-            "loss": args.loss,
-            "bars": bars,
-            "judge": {"samples": score, **baselines},
-            "history": history,
-            "figures": [figure],
-            "parameter_digests": digests,
-            "device": str(run.device),
-            "world_size": run.world_size,
-            "seconds": runtime.seconds_since(started, trained_at),
-        })
-        run.barrier()
+        if run.is_main:  # rank 0 alone evaluates; the others wait for it at the session's end
+            metrics, bars, samples = evaluate(g, data, images, args, run)
+            run.out.mkdir(parents=True, exist_ok=True)
+            figure = "samples.png" if images else f"{args.data}.png"
+            if images:
+                save_grid(run.out / figure, image_grid(samples[:100], 10, 10, data.shape),
+                          f"GAN samples ({args.loss} loss), {options.steps} steps")
+            else:
+                save_points(run.out / figure,
+                            [("real (held out)", data.sample(2000, seed=30_000)),
+                             ("GAN samples", samples)], data.train,
+                            f"GAN on {args.data} ({args.loss} loss), {options.steps} steps",
+                            modes=data.modes)
+            run.write_metrics({**metrics, "history": history, "figures": [figure],
+                               "parameter_digests": digests}, bars)
     return 0
 
 

@@ -12,7 +12,9 @@ decoder's cross-attention can fetch, so the task cannot be solved without it.
 (pre-norm layers; Vaswani et al. 2017 put the LayerNorm after each residual sum instead,
 which trains less easily without a learning-rate warm-up.) Trained with teacher forcing
 and cross-entropy; evaluated by greedy decoding and exact-match accuracy on held-out
-sequences.
+sequences that training never draws (an eighth of the digit strings of each length from 3
+to 16, chosen by a hash of the string, is set aside), and on longer ones than any it was
+trained on.
 
     python examples/transformer/transformer.py
 """
@@ -22,7 +24,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -35,7 +36,9 @@ import runtime  # noqa: E402
 PAD, BOS, EOS = 0, 1, 2          # special tokens; digits 0-9 are tokens 3-12
 DIGITS = 10
 VOCAB = 3 + DIGITS
-MAX_LEN = 16                     # longest sequence to reverse
+MAX_LEN = 16                     # longest sequence to reverse in training
+SHORT = 2                        # lengths 1-2: 110 strings in all, every one trained on
+LONGER = (17, 24)                # lengths of the length-generalisation test
 
 
 # -- model ------------------------------------------------------------------------------
@@ -114,7 +117,7 @@ class Transformer(nn.Module):
         super().__init__()
         self.d_model = d_model
         self.embed = nn.Embedding(VOCAB, d_model)
-        self.register_buffer("positions", sinusoids(MAX_LEN + 2, d_model), persistent=False)
+        self.register_buffer("positions", sinusoids(LONGER[1] + 2, d_model), persistent=False)
         self.encoder = nn.ModuleList(EncoderLayer(d_model, heads) for _ in range(layers))
         self.decoder = nn.ModuleList(DecoderLayer(d_model, heads) for _ in range(layers))
         self.encoder_norm, self.decoder_norm = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
@@ -162,25 +165,54 @@ class Transformer(nn.Module):
 # -- data -------------------------------------------------------------------------------
 
 
-def batch(size: int, generator: torch.Generator, max_len: int = MAX_LEN
+def held_out(source: torch.Tensor) -> torch.Tensor:
+    """Is each string (B, MAX_LEN) in the held-out eighth of the strings of its length? A
+    string is read as a base-11 number (digit + 1 at each position, 0 for padding), so each
+    string of each length has its own number; a multiplicative hash of it (Knuth's, wrapping
+    in 64 bits) picks the eighth. Lengths 1 and 2 are never held out: there are only 110
+    such strings, and with 2 of the 10 one-digit strings held out the model reversed
+    neither (it learns so few short strings by heart instead of the rule; see the README)."""
+    number = torch.zeros(source.shape[0], dtype=torch.long)
+    for column in torch.where(source >= 3, source - 2, 0).T:
+        number = number * 11 + column
+    hashed = (number * -0x61C8864680B583EB >> 40) & 7 == 0   # 0x9E3779B97F4A7C15 signed
+    return hashed & ((source != PAD).sum(1) > SHORT)
+
+
+def batch(size: int, generator: torch.Generator, lengths: tuple[int, int] = (1, MAX_LEN),
+          uniform: bool = False, split: str = "train"
           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Random digit strings of length 1..max_len, padded.
+    """Random digit strings with lengths in lengths[0]..lengths[1], padded. Lengths are drawn
+    with probability proportional to the length (a string of length n has n digits to get
+    right, so long strings need more practice), or uniformly. split "train" draws only
+    strings outside the held-out eighth, "held_out" only strings in it (by redrawing the
+    others), "any" both: held-out strings are disjoint from training ones by construction.
 
     source (B, max_len):      d1 d2 ... dn PAD ...
     decoder input (B, +1):    BOS dn ... d1 PAD ...
     decoder target (B, +1):   dn ... d1 EOS PAD ...
     """
-    lengths = torch.randint(1, max_len + 1, (size,), generator=generator)
+    shortest, max_len = lengths
+    weights = torch.arange(shortest, max_len + 1).float()
+    if uniform:
+        weights = torch.ones_like(weights)
+    lengths_ = torch.multinomial(weights, size, replacement=True, generator=generator) + shortest
     digits = torch.randint(3, 3 + DIGITS, (size, max_len), generator=generator)
     position = torch.arange(max_len)
-    real = position[None, :] < lengths[:, None]
+    real = position[None, :] < lengths_[:, None]
     source = torch.where(real, digits, PAD)
+    if split != "any":
+        assert max_len == MAX_LEN, "the held-out split is defined on strings up to MAX_LEN"
+        while (redraw := held_out(source) != (split == "held_out")).any():
+            fresh = torch.randint(3, 3 + DIGITS, (int(redraw.sum()), max_len),
+                                  generator=generator)
+            source[redraw] = torch.where(real[redraw], fresh, PAD)
     # Reverse each row's first n entries: output position i reads source position n - 1 - i.
-    index = (lengths[:, None] - 1 - position[None, :]).clamp(min=0)
+    index = (lengths_[:, None] - 1 - position[None, :]).clamp(min=0)
     reversed_ = torch.where(real, source.gather(1, index), PAD)
     pad_column = torch.full((size, 1), PAD)
     target = torch.cat([reversed_, pad_column], dim=1)
-    target[torch.arange(size), lengths] = EOS
+    target[torch.arange(size), lengths_] = EOS
     decoder_input = torch.cat([torch.full((size, 1), BOS), reversed_], dim=1)
     return source, decoder_input, target
 
@@ -191,6 +223,15 @@ def exact_match(model: Transformer, source: torch.Tensor, target: torch.Tensor
     predicted = model.greedy(source)
     relevant = target != PAD                               # the digits and the EOS
     return ((predicted == target) | ~relevant).all(dim=1)
+
+
+# -- the loss ---------------------------------------------------------------------------
+
+
+def sequence_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each next output token, padding ignored: (B, T, VOCAB), (B, T)."""
+    return F.cross_entropy(logits.float().reshape(-1, VOCAB), target.reshape(-1),
+                           ignore_index=PAD)
 
 
 # -- training ---------------------------------------------------------------------------
@@ -204,96 +245,143 @@ def learning_rate(step: int, total: int, peak: float) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def main() -> int:
+def train(model: Transformer, args: argparse.Namespace, run: runtime.Session) -> list[dict]:
+    """AdamW with teacher forcing on fresh random batches; returns the logged losses."""
+    steps = run.options.steps
+    optimizer = torch.optim.AdamW(runtime.weight_decay_groups(model, 0.01), lr=args.lr)
+    step, history = 0, []
+    if (state := run.load_checkpoint()) is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, history = state["step"], state["history"]
+    trained = run.wrap(model)
+    log_every = max(1, steps // 60)
+    # Summed on the device, read at log points only (no host-device sync every step).
+    loss_sum, logged_at = torch.zeros((), device=run.device), step
+    with run.progress(steps, step) as bar:
+        while step < steps:
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(step, steps, args.lr)
+            source, decoder_input, target = (
+                z.to(run.device) for z in batch(args.batch_size, run.generator(step)))
+            with run.autocast():
+                loss = sequence_loss(trained(source, decoder_input), target)
+            optimizer.zero_grad(set_to_none=True)
+            run.scaler.scale(loss).backward()
+            run.scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            run.scaler.step(optimizer)
+            run.scaler.update()
+            loss_sum += loss.detach()
+            step += 1
+            bar.update()
+            checkpoint = step % run.options.checkpoint_every == 0 or step == steps
+            if checkpoint or step % log_every == 0:
+                mean = float(run.all_reduce_mean(loss_sum)) / (step - logged_at)
+                history.append({"step": step, "loss": round(mean, 5)})
+                loss_sum.zero_()
+                logged_at = step
+                bar.set_postfix(loss=f"{mean:.3f}", refresh=False)
+            if checkpoint:
+                run.save_checkpoint({"model": model.state_dict(), "step": step,
+                                     "optimizer": optimizer.state_dict(), "history": history})
+    return history
+
+
+# -- evaluation -------------------------------------------------------------------------
+
+
+def exact_match_by_length(model: Transformer, source: torch.Tensor, target: torch.Tensor,
+                          run: runtime.Session) -> tuple[float, dict[int, float]]:
+    """The share of sequences decoded exactly: overall, and for each length."""
+    source, target = source.to(run.device), target.to(run.device)
+    with run.autocast():
+        correct = torch.cat([exact_match(model, s, t) for s, t in
+                             zip(source.split(500), target.split(500), strict=True)]).cpu()
+    lengths = (source != PAD).sum(1).cpu()
+    by_length = {int(n): round(float(correct[lengths == n].float().mean()), 4)
+                 for n in lengths.unique()}
+    return float(correct.float().mean()), by_length
+
+
+def evaluate(model: Transformer, args: argparse.Namespace, run: runtime.Session
+             ) -> tuple[dict, dict]:
+    """Exact match of greedy decoding on held-out strings, overall and at the worst length,
+    and on strings longer than any in training (reported, not barred): (metrics, bars)."""
+    model.eval()
+    # From a generator no training step uses, and from the held-out eighth of the strings,
+    # which training never draws: every one of these strings is new to the model.
+    generator = torch.Generator().manual_seed(10**12 + args.seed)
+    source, _, target = batch(args.eval_size, generator, (SHORT + 1, MAX_LEN), uniform=True,
+                              split="held_out")
+    accuracy, by_length = exact_match_by_length(model, source, target, run)
+    # Lengths 1-2 have no unseen strings: all 110, every one also trained on.
+    digits = torch.arange(3, 3 + DIGITS)
+    pairs = torch.cartesian_prod(digits, digits)
+    short = torch.cat([torch.stack([digits, torch.full_like(digits, PAD)], 1), pairs])
+    short = torch.cat([short, torch.full((len(short), MAX_LEN - 2), PAD)], 1)
+    lengths_ = (short != PAD).sum(1)
+    reversed_ = torch.where(short[:, 1:2] == PAD, short[:, :2], short[:, :2].flip(1))
+    target_short = torch.cat([reversed_, torch.full((len(short), MAX_LEN - 1), PAD)], 1)
+    target_short[torch.arange(len(short)), lengths_] = EOS
+    _, seen_by_length = exact_match_by_length(model, short, target_short, run)
+    # Length generalisation: lengths 17-24, never trained on (so unseen too). Sinusoidal
+    # positions are defined there, but the model has never used them.
+    source, _, target = batch(args.eval_size // 2, generator, LONGER, uniform=True,
+                              split="any")
+    longer, longer_by_length = exact_match_by_length(model, source, target, run)
+    worst = min(by_length.values())
+    metrics = {"exact_match": round(accuracy, 4), "worst_length_exact_match": worst,
+               "exact_match_by_length": by_length, "held_out_sequences": args.eval_size,
+               "held_out_lengths": [SHORT + 1, MAX_LEN], "max_length": MAX_LEN,
+               "exact_match_by_length_all_short_strings": seen_by_length,
+               "length_generalisation": {
+                   "lengths": list(LONGER), "sequences": args.eval_size // 2,
+                   "exact_match": round(longer, 4), "exact_match_by_length": longer_by_length}}
+    return metrics, {"exact_match": runtime.bar(accuracy, ">=", 0.99),
+                     "worst_length_exact_match": runtime.bar(worst, ">=", 0.97)}
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     runtime.add_options(parser, steps=1800, checkpoint_every=300)
     parser.add_argument("--batch-size", type=runtime.positive_int, default=128,
                         help="sequences per step and process (default 128)")
     parser.add_argument("--lr", type=float, default=5e-3, help="peak learning rate")
-    parser.add_argument("--eval-size", type=runtime.positive_int, default=2000,
-                        help="held-out sequences for the exact-match accuracy")
-    args = parser.parse_args()
+    parser.add_argument("--eval-size", type=runtime.positive_int, default=4000,
+                        help="held-out sequences for the exact-match accuracy (and half as "
+                             "many longer ones)")
+    args = parser.parse_args(argv)
     if not 0 < args.lr < 1:
         runtime.fail(f"--lr {args.lr} must be between 0 and 1")
     if args.dry_run:
-        args.steps, args.eval_size = min(args.steps, 20), 64
-
-    with runtime.session(args, "transformer") as run:
+        args.eval_size = 64
+    options = runtime.Options.from_args(args, steps=min(args.steps, 20) if args.dry_run
+                                        else args.steps)
+    with runtime.session(options, "transformer") as run:
         if run.device.type == "cpu":
             # A model this small runs fastest on one thread per process: each operation is
             # too small to split, and extra threads only contend for the cores.
             torch.set_num_threads(1)
         model = Transformer().to(run.device)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-        step, losses = 0, []
-        state = run.load_checkpoint()
-        if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            step, losses = state["step"], state["losses"]
-        trained = run.wrap(model)
-        started, cpu_started = time.perf_counter(), time.process_time()
-        with run.progress(args.steps, step) as bar:
-            while step < args.steps:
-                for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(step, args.steps, args.lr)
-                source, decoder_input, target = (
-                    z.to(run.device) for z in batch(args.batch_size, run.generator(step)))
-                with run.autocast():
-                    logits = trained(source, decoder_input)
-                loss = F.cross_entropy(logits.float().reshape(-1, VOCAB), target.reshape(-1),
-                                       ignore_index=PAD)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                step += 1
-                losses.append(float(run.all_reduce_mean(loss.detach())))
-                bar.update()
-                bar.set_postfix(loss=f"{losses[-1]:.3f}")
-                if step % args.checkpoint_every == 0 or step == args.steps:
-                    run.save_checkpoint({"model": model.state_dict(), "step": step,
-                                         "optimizer": optimizer.state_dict(),
-                                         "losses": losses})
-        train_seconds = time.perf_counter() - started
-        train_cpu_seconds = time.process_time() - cpu_started
-
-        # Held-out sequences from a generator no training step uses.
-        model.eval()
-        held_out = torch.Generator().manual_seed(10**12 + args.seed)
-        source, _, target = batch(args.eval_size, held_out)
-        source, target = source.to(run.device), target.to(run.device)
-        with run.autocast():
-            correct = torch.cat([exact_match(model, s, t) for s, t in
-                                 zip(source.split(500), target.split(500), strict=True)])
-        lengths = (source != PAD).sum(1)
-        by_length = {int(n): round(float(correct[lengths == n].float().mean()), 4)
-                     for n in lengths.unique()}
-        metrics = {
-            "exact_match": round(float(correct.float().mean()), 4),
-            "exact_match_by_length": by_length,
-            "held_out_sequences": args.eval_size,
-            "max_length": MAX_LEN,
-            "final_train_loss": round(sum(losses[-20:]) / len(losses[-20:]), 5),
-            "steps": args.steps, "batch_size": args.batch_size, "processes": run.world_size,
-            "parameters": sum(p.numel() for p in model.parameters()),
-            "parameter_digests": run.parameter_digests(model),
-            "device": run.device.type, "seed": args.seed,
-            # Wall and CPU seconds of this process's training (after a resume: this part).
-            "timing": {"train_seconds": round(train_seconds, 2),
-                       "train_cpu_seconds": round(train_cpu_seconds, 2),
-                       "steps_per_second": round((args.steps - (state or {"step": 0})["step"])
-                                                 / max(train_seconds, 1e-9), 2)},
-        }
+        history = train(model, args, run)
+        metrics, bars = evaluate(model, args, run)
         if run.is_main:
             show_examples(model, run.device)
-            draw_figures(model, losses, by_length, run.device, run.out)
-        run.write_metrics(metrics)
+            draw_figures(model, history, metrics, run.device, run.out)
+        run.write_metrics({
+            **metrics,
+            "final_train_loss": history[-1]["loss"],
+            "batch_size": args.batch_size,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "parameter_digests": run.parameter_digests(model),
+            "history": history,
+        }, bars)
     return 0
 
 
 def show_examples(model: Transformer, device: torch.device) -> None:
-    source, _, target = batch(4, torch.Generator().manual_seed(7))
+    source, _, target = batch(4, torch.Generator().manual_seed(7), split="held_out")
     predicted = model.greedy(source.to(device)).cpu()
     text = lambda row: " ".join(str(int(t) - 3) for t in row if t >= 3)  # noqa: E731
     for s, p in zip(source, predicted, strict=True):
@@ -302,7 +390,7 @@ def show_examples(model: Transformer, device: torch.device) -> None:
         print(f"  {text(s):>32}  ->  {text(p)}")
 
 
-def draw_figures(model: Transformer, losses: list[float], by_length: dict[int, float],
+def draw_figures(model: Transformer, history: list[dict], metrics: dict,
                  device: torch.device, out: Path) -> None:
     import matplotlib
 
@@ -311,16 +399,22 @@ def draw_figures(model: Transformer, losses: list[float], by_length: dict[int, f
 
     out.mkdir(parents=True, exist_ok=True)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2), constrained_layout=True)
-    ax_loss.plot(range(1, len(losses) + 1), losses, linewidth=0.8)
+    ax_loss.plot([h["step"] for h in history], [h["loss"] for h in history], linewidth=0.8)
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("training cross-entropy (nats/token)")
     ax_loss.set_title("training loss")
-    ax_acc.bar(list(by_length), [100 * a for a in by_length.values()])
+    by_length = metrics["exact_match_by_length"]
+    longer = metrics["length_generalisation"]["exact_match_by_length"]
+    ax_acc.bar(list(by_length), [100 * a for a in by_length.values()],
+               label="held-out strings, trained lengths")
+    ax_acc.bar(list(longer), [100 * a for a in longer.values()], color="tab:orange",
+               label="longer than any trained")
     ax_acc.set_ylim(0, 105)
     ax_acc.set_xlabel("sequence length")
     ax_acc.set_ylabel("exact match (%)")
-    ax_acc.set_title("held-out exact match by length (greedy)")
+    ax_acc.set_title("exact match on unseen strings (greedy)")
+    ax_acc.legend(fontsize=7, loc="lower left")
     fig.savefig(out / "training.png", dpi=80)
     plt.close(fig)
 

@@ -1,78 +1,138 @@
-"""The character-level GPT example: beats a bigram model; the KV cache changes nothing."""
+"""The character-level GPT example: Tiny Shakespeare by default, the n-gram ladder it is
+judged against, the stories' exact entropy rate, the KV cache and sampling from a checkpoint.
+
+Its shared behaviour (seeds, resume, torchrun, errors, CUDA) is in test_examples_common.py.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-import torch
-from example_runs import (
-    comparable,
-    cuda,
-    kill_after_checkpoint,
-    run_example,
-    run_failing,
-    run_torchrun,
-)
+from example_runs import ENV, EXAMPLES, ROOT, assert_bars, run_example, run_failing
 
-SHORT = ("--steps", "12", "--checkpoint-every", "4", "--width", "32", "--layers", "1")
+np = pytest.importorskip("numpy")
 
 
-def test_dry_run(tmp_path: Path) -> None:
+def load_gpt():
+    spec = importlib.util.spec_from_file_location("gpt_example", EXAMPLES / "gpt" / "gpt.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def encoded(text: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """Split as gpt.py splits: the first 90% of the characters trains."""
+    characters = sorted(set(text))
+    index = {c: i for i, c in enumerate(characters)}
+    data = np.array([index[c] for c in text])
+    split = int(0.9 * len(data))
+    return data[:split], data[split:], len(characters)
+
+
+def test_shakespeare_is_shipped_and_split_as_nanogpt() -> None:
+    gpt = load_gpt()
+    text = gpt.SHAKESPEARE.read_text(encoding="utf-8")
+    assert len(text) == 1_115_394 and len(set(text)) == 65
+    train, validation, _ = encoded(text)
+    assert len(train) == 1_003_854 and len(validation) == 111_540   # nanoGPT's two .bin files
+
+
+def test_stories_entropy_rate_is_exact() -> None:
+    gpt = load_gpt()
+    rng = random.Random(3)
+    stories = [gpt.story(rng) for _ in range(50_000)]
+    # Every story is its choices, read back from the text: names, things and places recur.
+    for text in stories[:200]:
+        first, *_, last = text.rstrip(".\n").split(". ")
+        name, _, *rest = first.split(" ")
+        assert last.startswith(name + " ") and last.endswith(first.split(" at ", 1)[1])
+    length = sum(map(len, stories)) / len(stories)
+    rate = gpt.story_entropy_rate()
+    information = rate * length                     # nats per story, by the formula
+    assert abs(information - 11.437) < 0.05, information
+    assert 0.14 < rate < 0.16
+
+
+def test_ngram_ladder_and_its_bars_reject_cheats() -> None:
+    """The ladder is fitted as the run fits it; the best n-gram itself, and a memorising
+    model, fail the bars that the GPT must clear."""
+    gpt = load_gpt()
+    train, validation, vocab = encoded(gpt.generated_corpus())
+    ladder = gpt.kneser_ney_ladder(train, validation, vocab)
+    floor = gpt.story_entropy_rate()
+    assert len(ladder) == 10 and ladder[0] > ladder[2] > ladder[5]
+    assert min(ladder) > floor + 0.05         # no n-gram reaches the entropy rate
+    best = min(ladder)
+    assert not gpt.ladder_bars(best, best, ladder, "stories")[
+        "closes_half_the_gap_from_best_ngram_to_floor"]["passed"]
+    # Memorising: trust the longest context seen in training (discounts near 0).
+    memoriser = gpt.kneser_ney_ladder(train, validation, vocab, 10, discount_scale=0.01)[-1]
+    assert memoriser > best
+    for name, record in gpt.ladder_bars(memoriser, memoriser, ladder, "stories").items():
+        assert not record["passed"], name
+    assert gpt.ladder_bars(floor, floor, ladder, "stories")[
+        "closes_half_the_gap_from_best_ngram_to_floor"]["passed"]
+    # On Shakespeare the memoriser fails even the trigram bar, and on a text of your own
+    # the best n-gram fails too.
+    train, validation, vocab = encoded(gpt.SHAKESPEARE.read_text(encoding="utf-8")[:300_000])
+    ladder = gpt.kneser_ney_ladder(train, validation, vocab)
+    memoriser = gpt.kneser_ney_ladder(train, validation, vocab, 10, discount_scale=0.01)[-1]
+    assert not gpt.ladder_bars(memoriser, memoriser, ladder, "shakespeare")[
+        "below_trigram_by_0_1"]["passed"]
+    assert not gpt.ladder_bars(ladder[2], ladder[2], ladder, "shakespeare")[
+        "below_trigram_by_0_1"]["passed"]
+    assert not gpt.ladder_bars(min(ladder), min(ladder), ladder, "own.txt")[
+        "below_best_ngram_by_0_05"]["passed"]
+
+
+def test_dry_run_then_sample_from_its_checkpoint(tmp_path: Path) -> None:
     metrics = run_example("gpt", tmp_path, "--dry-run")
-    assert metrics["steps"] == 10
-    assert metrics["kv_cache_equals_no_cache_greedy"]
-    assert metrics["kv_cache_equals_no_cache_sampled"]
+    assert metrics["steps"] == 10 and metrics["corpus"] == "shakespeare"
+    assert metrics["validation_characters"] == 1999            # the whole validation split
+    assert list(metrics["ngram_validation_loss"]) == [str(n) for n in range(1, 11)]
+    assert metrics["bars"]["kv_cache_matches_recomputation"]["passed"]
+    command = [sys.executable, str(EXAMPLES / "gpt" / "gpt.py"), "--device", "cpu",
+               "--out", str(tmp_path), "--sample", "--start", "ROMEO:", "--num-samples", "2",
+               "--max-new-tokens", "40", "--temperature", "0.7", "--top-k", "20",
+               "--top-p", "0.9"]
+    result = subprocess.run(command, cwd=ROOT, env=ENV, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    samples = result.stdout.split("---\n")
+    assert len(samples) == 2 and all(s.startswith("ROMEO:") for s in samples)
+    assert all(len(s.rstrip("\n")) >= 46 for s in samples)
+    bad = run_failing("gpt", "--device", "cpu", "--out", str(tmp_path), "--sample",
+                      "--start", "€")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_top_p_keeps_the_smallest_likely_set() -> None:
+    gpt = load_gpt()
+    import torch
+
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    draws = {int(gpt.pick(logits, 1.0, None, 0.75, torch.Generator().manual_seed(i)))
+             for i in range(200)}
+    assert draws == {0, 1}                            # 0.5 + 0.3 >= 0.75; the rest never
+    draws = {int(gpt.pick(logits, 1.0, 1, 1.0, torch.Generator().manual_seed(i)))
+             for i in range(20)}
+    assert draws == {0}
 
 
 @pytest.mark.slow
 def test_quality_bar_with_defaults(tmp_path: Path) -> None:
+    """Tiny Shakespeare with the default options: 0.1 nats/char below the trigram model
+    fitted in the same run, the KV cache matching recomputation."""
     metrics = run_example("gpt", tmp_path)
-    # The bigram model is fitted to the same training text by the same run.
-    assert metrics["validation_loss"] <= metrics["bigram_validation_loss"] - 0.5, metrics
-    assert metrics["kv_cache_equals_no_cache_greedy"]
-    assert metrics["kv_cache_equals_no_cache_sampled"]
-    assert len(metrics["samples"]) == 3
-    assert (tmp_path / "loss.png").is_file()
-
-
-def test_same_seed_same_metrics(tmp_path: Path) -> None:
-    first = run_example("gpt", tmp_path / "a", *SHORT)
-    second = run_example("gpt", tmp_path / "b", *SHORT)
-    assert comparable(first) == comparable(second)
-
-
-def test_killed_run_resumes_to_the_same_metrics(tmp_path: Path) -> None:
-    whole = run_example("gpt", tmp_path / "whole", *SHORT)
-    kill_after_checkpoint("gpt", tmp_path / "resumed", *SHORT)
-    resumed = run_example("gpt", tmp_path / "resumed", *SHORT, "--resume")
-    assert comparable(resumed) == comparable(whole)
-
-
-def test_two_processes_keep_identical_parameters(tmp_path: Path) -> None:
-    run_torchrun("gpt", tmp_path, "--steps", "6", "--width", "32", "--layers", "1")
-    import json
-
-    metrics = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
-    assert metrics["processes"] == 2
-    digests = metrics["parameter_digests"]
-    assert len(digests) == 2 and digests[0] == digests[1]
-
-
-@pytest.mark.parametrize("args", [("--steps", "0"), ("--lr", "5"),
-                                  ("--width", "30", "--heads", "4"),
-                                  ("--data", "/nonexistent/text.txt")])
-def test_bad_option_is_one_line_error(args: tuple[str, ...]) -> None:
-    result = run_failing("gpt", *args)
-    assert result.returncode == 2
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
-def test_unavailable_device_is_one_line_error() -> None:
-    result = run_failing("gpt", "--device", "cuda")
-    assert result.returncode == 2
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert_bars(metrics, "below_trigram_by_0_1", "kv_cache_matches_recomputation")
+    assert metrics["validation_characters"] == 111_539
+    assert metrics["best_ngram"]["order"] >= 5
+    assert len(metrics["samples"]) == 3 and (tmp_path / "loss.png").is_file()
 
 
 def test_own_text_file(tmp_path: Path) -> None:
@@ -80,9 +140,3 @@ def test_own_text_file(tmp_path: Path) -> None:
     text.write_text("abcabd (xyz) " * 400, encoding="utf-8")
     metrics = run_example("gpt", tmp_path / "out", "--data", str(text), "--dry-run")
     assert metrics["corpus"] == str(text) and metrics["vocabulary"] == 10
-
-
-@cuda
-def test_cuda(tmp_path: Path) -> None:
-    metrics = run_example("gpt", tmp_path, "--device", "cuda", "--dry-run")
-    assert metrics["device"] == "cuda"

@@ -1,26 +1,21 @@
-"""examples/vae: the quality bar with default options, and the conventions every example keeps."""
+"""examples/vae: the quality bar with default options, and what only the VAE does.
+
+The conventions every example keeps (seeds, resume, torchrun, errors, CUDA) are checked in
+test_examples_common.py.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-from example_runs import (
-    comparable,
-    cuda,
-    kill_after_checkpoint,
-    run_example,
-    run_failing,
-    run_torchrun,
-)
+import math
 
-pytest.importorskip("torch")
-SHORT = ("--steps", "300", "--checkpoint-every", "20")  # a few seconds: for the plumbing tests
+import pytest
+from example_runs import assert_bars, run_example, run_failing
 
 
 @pytest.mark.slow
 def test_default_run_beats_independent_pixels_by_ten_percent(tmp_path):
     m = run_example("vae", tmp_path)
-    assert m["bars"] == {"neg_elbo_10pct_better_than_independent_pixels": True}
+    assert_bars(m, "neg_elbo_10pct_better_than_independent_pixels")
     assert m["test_neg_elbo"] <= 0.9 * m["independent_pixel_test_nll"]
     # The ELBO's two terms are logged separately and add up.
     assert m["test_neg_elbo"] == pytest.approx(m["test_reconstruction"] + m["test_kl"], rel=1e-5)
@@ -30,43 +25,17 @@ def test_default_run_beats_independent_pixels_by_ten_percent(tmp_path):
         assert (tmp_path / figure).stat().st_size < 150_000
 
 
-@pytest.fixture(scope="module")
-def short_run(tmp_path_factory) -> dict:
-    return run_example("vae", tmp_path_factory.mktemp("vae-short"), *SHORT)
-
-
 def test_dry_run_writes_metrics_and_figures(tmp_path):
     m = run_example("vae", tmp_path, "--dry-run")
-    assert m["steps"] == 3 and np.isfinite(m["test_neg_elbo"])
+    assert m["steps"] == 3 and math.isfinite(m["test_neg_elbo"])
     assert {p.name for p in tmp_path.glob("*.png")} == set(m["figures"])
-
-
-def test_same_seed_same_metrics(tmp_path, short_run):
-    again = run_example("vae", tmp_path, *SHORT)
-    assert comparable(again) == comparable(short_run)
-    other = run_example("vae", tmp_path / "seed1", *SHORT, "--seed", "1")
-    assert other["test_neg_elbo"] != short_run["test_neg_elbo"]
-
-
-def test_killed_run_resumes_to_identical_metrics(tmp_path, short_run):
-    kill_after_checkpoint("vae", tmp_path, *SHORT)
-    resumed = run_example("vae", tmp_path, *SHORT, "--resume")
-    assert comparable(resumed) == comparable(short_run)
-
-
-def test_torchrun_two_processes_keep_identical_parameters(tmp_path):
-    run_torchrun("vae", tmp_path, "--steps", "40")
-    import json
-
-    m = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
-    assert m["world_size"] == 2
-    assert len(m["parameter_digests"]) == 2 and len(set(m["parameter_digests"])) == 1
 
 
 def write_tiny_idx(folder, count: int = 120) -> None:
     """MNIST-format files holding COUNT of scikit-learn's digits, scaled to 0..255."""
     import sys
 
+    import numpy as np
     from example_runs import EXAMPLES
 
     sys.path.insert(0, str(EXAMPLES))
@@ -83,7 +52,7 @@ def test_reads_mnist_style_idx_files_from_disk(tmp_path):
     write_tiny_idx(tmp_path / "mnist")
     m = run_example("vae", tmp_path / "run", "--data", "idx", "--data-dir",
                     str(tmp_path / "mnist"), "--dry-run")
-    assert m["data"].startswith("idx:") and np.isfinite(m["test_neg_elbo"])
+    assert m["data"].startswith("idx:") and math.isfinite(m["test_neg_elbo"])
     assert m["judge"]["samples_compared"] == 15  # 30 held-out images (a quarter), in halves
 
 
@@ -93,9 +62,3 @@ def test_bad_input_is_one_line(tmp_path):
     # One line, "<program>: error: ..." (argparse's own errors come after its usage line).
     assert "Traceback" not in result.stderr and "error: " in result.stderr.strip().splitlines()[-1]
     assert "--data-dir" in result.stderr
-
-
-@cuda
-def test_cuda_run(tmp_path):
-    m = run_example("vae", tmp_path, "--device", "cuda", *SHORT)
-    assert m["device"].startswith("cuda") and np.isfinite(m["test_neg_elbo"])
