@@ -325,16 +325,35 @@ class DigitJudge:
                 **self.recognition(test)}
 
 
-def digit_bars(score: dict, reference: dict, levels: dict | None = None) -> dict[str, bool]:
-    """The bar for generated digits; every part must hold (levels: DIGIT_LEVELS)."""
+def bar(value: float, rule: str, threshold: float) -> dict:
+    """One part of a bar as metrics.json records it: value, rule (">=" or "<="), threshold and
+    verdict (the same record as runtime.bar)."""
+    value, threshold = float(value), float(threshold)
+    passed = value >= threshold if rule == ">=" else value <= threshold
+    return {"value": value, "rule": rule, "threshold": threshold, "passed": bool(passed)}
+
+
+def passed(records: dict[str, dict]) -> dict[str, bool]:
+    return {name: record["passed"] for name, record in records.items()}
+
+
+def digit_bar_records(score: dict, reference: dict, levels: dict | None = None
+                      ) -> dict[str, dict]:
+    """The bar for generated digits, every part of which must hold (levels: DIGIT_LEVELS)."""
     lv = {**DIGIT_LEVELS, **(levels or {})}
-    bars = {"not_copying": score["copying_z"] >= -Z_ALPHA}
+    records = {"not_copying": bar(score["copying_z"], ">=", -Z_ALPHA)}
     for key in ("precision_features", "recall_features", "precision_pixels", "recall_pixels"):
-        bars[f"{key}_at_least_{lv[key]:g}"] = score[key]["mean"] >= lv[key]
-    bars["every_class_at_least_4pct"] = score["min_class_share"] >= lv["min_class_share"]
-    bars[f"recognisable_at_least_{lv['recognisable_vs_real']:g}_of_real"] = (
-        score["recognisable"] >= lv["recognisable_vs_real"] * reference["recognisable_all"])
-    return bars
+        records[key] = bar(score[key]["mean"], ">=", lv[key])
+    records["every_class_at_least_4pct"] = bar(score["min_class_share"], ">=",
+                                               lv["min_class_share"])
+    real_share = reference["recognisable_all"]
+    records["recognisable_vs_real"] = bar(score["recognisable"], ">=",
+                                          lv["recognisable_vs_real"] * real_share)
+    return records
+
+
+def digit_bars(score: dict, reference: dict, levels: dict | None = None) -> dict[str, bool]:
+    return passed(digit_bar_records(score, reference, levels))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,19 +425,25 @@ def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> dic
             "share_near_a_mode": float(close.double().mean())}
 
 
-def point_bars(score: dict, reference: dict, levels: dict | None = None) -> dict[str, bool]:
-    """The bar for 2-D samples; every part must hold (levels: POINT_LEVELS)."""
+def point_bar_records(score: dict, reference: dict, levels: dict | None = None
+                      ) -> dict[str, dict]:
+    """The bar for 2-D samples, every part of which must hold (levels: POINT_LEVELS)."""
     lv = {**POINT_LEVELS, **(levels or {})}
-    bars = {"not_copying": score["copying_z"] >= -Z_ALPHA}
-    for key in ("precision", "recall"):
-        bars[f"{key}_at_least_{lv[key]:g}"] = score[key]["mean"] >= lv[key]
-    bars["energy_test_not_rejected"] = score["energy_p_value"] >= lv["energy_p_value"]
+    records = {"not_copying": bar(score["copying_z"], ">=", -Z_ALPHA),
+               "precision": bar(score["precision"]["mean"], ">=", lv["precision"]),
+               "recall": bar(score["recall"]["mean"], ">=", lv["recall"]),
+               "energy_test_not_rejected": bar(score["energy_p_value"], ">=",
+                                               lv["energy_p_value"])}
     if "modes" in score:
-        bars["every_mode_covered"] = score["modes_covered"] == score["modes"]
-        bars[f"near_a_mode_at_least_{lv['share_near_a_mode_vs_real']:g}_of_real"] = (
-            score["share_near_a_mode"]
-            >= lv["share_near_a_mode_vs_real"] * reference["share_near_a_mode"])
-    return bars
+        records["every_mode_covered"] = bar(score["modes_covered"], ">=", score["modes"])
+        records["near_a_mode_vs_real"] = bar(
+            score["share_near_a_mode"], ">=",
+            lv["share_near_a_mode_vs_real"] * reference["share_near_a_mode"])
+    return records
+
+
+def point_bars(score: dict, reference: dict, levels: dict | None = None) -> dict[str, bool]:
+    return passed(point_bar_records(score, reference, levels))
 
 
 # ---------------------------------------------------------------------------------------------
