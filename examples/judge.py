@@ -290,6 +290,13 @@ class DigitJudge:
         result.update(self.recognition(samples))
         return result
 
+    def quality(self, samples: torch.Tensor) -> dict[str, float]:
+        """A few headline numbers, for curves of quality against sampling steps."""
+        score = self.score(samples)
+        return {"precision": score["precision_features"]["mean"],
+                "recall": score["recall_features"]["mean"], "recognisable": score["recognisable"],
+                "kid": score["kid"]["mean"]}
+
     def reference(self) -> dict:
         """Held-out digits scored like samples, each statistic a distribution over re-splits.
 
@@ -404,6 +411,13 @@ class PointJudge:
             raise ValueError(f"the judge needs {self.n} points, got {len(samples)}")
         samples = clean(samples[: self.n])
         return self._score(samples, self.held_out, [(samples, ref) for ref, _ in self.splits])
+
+    def quality(self, samples: torch.Tensor, splits: int = 2) -> dict[str, float]:
+        """Precision, recall and energy distance on the first SPLITS splits only: cheap enough
+        for curves of quality against sampling steps."""
+        samples = clean(samples[: self.n])
+        per_split = [self._against(samples, ref) for ref, _ in self.splits[:splits]]
+        return {key: sum(s[key] for s in per_split) / len(per_split) for key in per_split[0]}
 
     def reference(self) -> dict:
         """Fresh real points scored like samples: each statistic a distribution over re-draws."""
