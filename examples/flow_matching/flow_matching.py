@@ -276,7 +276,8 @@ def evaluate(ema: VelocityField, data, images: bool, args: argparse.Namespace,
 
 def save_figures(out: Path, data, images: bool, samples: torch.Tensor, path: torch.Tensor,
                  metrics: dict, args: argparse.Namespace, steps: int) -> list[str]:
-    """samples.png, paths.png (images: x_t along the way; points: the learnt paths), steps.png."""
+    """samples.png, paths.png (x_t along the way) and steps.png for images; <data>.png,
+    <data>-paths.png (the learnt paths) and <data>-steps.png for points."""
     label = f"{args.sampler}, {args.sample_steps} steps"
     sweep = metrics["steps_sweep"]
     keys = ["precision", "recall", "recognisable"] if images else ["precision", "recall", "energy"]
@@ -307,9 +308,10 @@ def save_figures(out: Path, data, images: bool, samples: torch.Tensor, path: tor
         names = [f"{args.data}.png", f"{args.data}-paths.png"]
     panels = [(key, {method: ([r["network_calls"] for r in rows], [r[key] for r in rows])
                      for method, rows in sweep.items()}) for key in keys]
-    save_curves(out / "steps.png", panels, "Quality against network calls per sample",
+    steps_figure = "steps.png" if images else f"{args.data}-steps.png"
+    save_curves(out / steps_figure, panels, "Quality against network calls per sample",
                 "network calls per sample", reference)
-    return [*names, "steps.png"]
+    return [*names, steps_figure]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,10 +20,14 @@ One more ingredient makes small GANs train reliably: the R1 penalty (Mescheder e
 (gamma / 2) E_data |grad_x D(x)|^2, which stops D from growing steep walls around the few real
 points it has seen; without it (--r1 0) D memorises the 1,347 training digits and G collapses.
 
+And one more makes its samples cleaner: G's weights are averaged over training (an exponential
+moving average, Karras et al., 2018; Yazici et al., 2019), and the average is what samples. The
+game makes G's own weights circle around a good point; their average sits nearer it.
+
 The losses above say little about sample quality (D's loss hovers near log 4 when the game is
-balanced, whatever G draws), so samples are scored by the shared judge: for digits, a classifier
-trained on real digits (class coverage, Fréchet distance against baselines); for 2-D points, energy
-distance to held-out points and which modes of the mixture the samples cover.
+balanced, whatever G draws), so samples are scored by the shared judge (examples/judge.py): a
+copying test, precision and recall, an unbiased two-sample distance, and for digits the share a
+classifier recognises and the share of each class; for the ring, which modes the samples cover.
 
 Run: python examples/gan/gan.py [--data digits|ring|moons|idx] [--steps N] ...; see
 examples/README.md.
@@ -32,6 +36,7 @@ examples/README.md.
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
@@ -131,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--loss", choices=("nonsaturating", "minimax"), default="nonsaturating",
                         help="the generator's loss (default: non-saturating)")
     parser.add_argument("--lr", type=float, default=2e-4, help="Adam, both networks")
+    parser.add_argument("--ema", type=float, default=0.999,
+                        help="decay of the average of G's weights that samples (0.999)")
     for name, kind in (("noise", int), ("hidden", int), ("depth", int), ("batch_size", int),
                        ("r1", float)):
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind,
@@ -159,9 +166,10 @@ def average_gradients(run: runtime.Session, *modules: nn.Module) -> None:
                 p.grad.copy_(run.all_reduce_mean(p.grad))
 
 
-def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argparse.Namespace,
-          run: runtime.Session) -> list[dict]:
-    """Alternate one discriminator step and one generator step; returns the logged history."""
+def train(g: Generator, g_ema: Generator, d: Discriminator, train_data: torch.Tensor,
+          args: argparse.Namespace, run: runtime.Session) -> list[dict]:
+    """Alternate one discriminator step and one generator step, keeping G's weight average
+    G_EMA; returns the logged history."""
     steps = run.options.steps
     # beta1 = 0.5: the usual GAN setting; momentum chases a moving opponent badly.
     opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.5, 0.999))
@@ -169,7 +177,8 @@ def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argpar
     history: list[dict] = []
     start = 0
     if (state := run.load_checkpoint()) is not None:
-        for key, obj in (("g", g), ("d", d), ("opt_g", opt_g), ("opt_d", opt_d)):
+        for key, obj in (("g", g), ("g_ema", g_ema), ("d", d), ("opt_g", opt_g),
+                         ("opt_d", opt_d)):
             obj.load_state_dict(state[key])
         start, history = state["step"], state["history"]
     log_every = max(1, steps // 20)
@@ -198,6 +207,9 @@ def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argpar
             average_gradients(run, g)
             run.scaler.step(opt_g)
             run.scaler.update()
+            with torch.no_grad():  # g_ema <- decay * g_ema + (1 - decay) * g
+                for avg, p in zip(g_ema.parameters(), g.parameters(), strict=True):
+                    avg.lerp_(p, 1 - args.ema)
             bar.update(1)
             if (step + 1) % log_every == 0 or step + 1 == steps:
                 record = {"step": step + 1, "d_loss": d_loss.item(), "g_loss": g_loss.item(),
@@ -206,7 +218,8 @@ def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argpar
                 bar.set_postfix(d=f"{record['d_loss']:.3f}", g=f"{record['g_loss']:.3f}",
                                 refresh=False)
             if (step + 1) % run.options.checkpoint_every == 0 or step + 1 == steps:
-                run.save_checkpoint({"g": g.state_dict(), "d": d.state_dict(),
+                run.save_checkpoint({"g": g.state_dict(), "g_ema": g_ema.state_dict(),
+                                     "d": d.state_dict(),
                                      "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                                      "step": step + 1, "history": history})
     return history
@@ -214,25 +227,27 @@ def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argpar
 
 def evaluate(g: Generator, data, images: bool, args: argparse.Namespace,
              run: runtime.Session) -> tuple[dict, dict, torch.Tensor]:
-    """The judge's scores of G's samples against its baselines. Returns (metrics, bars,
-    samples)."""
+    """The judge's scores of samples of G (the weight average) against held-out real data.
+    Returns (metrics, bars, samples)."""
     g.eval()
     judge = (DigitJudge(data, epochs=2 if args.dry_run else 40) if images
              else PointJudge(data))
-    noise = torch.randn(max(1000, judge.samples_needed), args.noise,
+    noise = torch.randn(judge.samples_needed, args.noise,
                         generator=torch.Generator().manual_seed(args.seed))
     with torch.no_grad():
         samples = g(noise.to(run.device)).float().cpu()
-    score, baselines = judge.score(samples), judge.baselines()
-    bars = digit_bar_records(score, baselines) if images else point_bar_records(score, baselines)
+    score, reference = judge.score(samples), judge.reference()
+    bars = digit_bar_records(score, reference) if images else point_bar_records(score, reference)
     metrics = {"example": "gan", "data": data.name, "loss": args.loss,
-               "judge": {"samples": score, **baselines}}
+               "judge": {"samples": score, "real": reference}}
     return metrics, bars, samples
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     images = args.data in IMAGE_DATASETS
+    if not 0 <= args.ema < 1:
+        runtime.fail(f"--ema {args.ema}: must be in [0, 1)")
     try:
         data = load_images(args.data, args.data_dir) if images else load_points(args.data)
     except DataError as err:
@@ -244,11 +259,12 @@ def main(argv: list[str] | None = None) -> int:
             torch.set_num_threads(args.threads)
         dim = data.dim if images else 2
         g = Generator(args.noise, args.hidden, args.depth, dim, images).to(run.device)
+        g_ema = copy.deepcopy(g).requires_grad_(False)
         d = Discriminator(dim, args.hidden, args.depth).to(run.device)
-        history = train(g, d, data.train.to(run.device), args, run)
-        digests = run.parameter_digests(nn.ModuleDict({"g": g, "d": d}))
+        history = train(g, g_ema, d, data.train.to(run.device), args, run)
+        digests = run.parameter_digests(nn.ModuleDict({"g": g, "g_ema": g_ema, "d": d}))
         if run.is_main:  # rank 0 alone evaluates; the others wait for it at the session's end
-            metrics, bars, samples = evaluate(g, data, images, args, run)
+            metrics, bars, samples = evaluate(g_ema, data, images, args, run)
             run.out.mkdir(parents=True, exist_ok=True)
             figure = "samples.png" if images else f"{args.data}.png"
             if images:

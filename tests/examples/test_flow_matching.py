@@ -27,7 +27,7 @@ def test_digits_clear_the_judges_bar(tmp_path):
 def test_ring_clears_the_judges_bar(tmp_path):
     m = run_example("flow_matching", tmp_path, "--data", "ring")
     assert_judged(m, RING_BARS)
-    assert {"ring.png", "ring-paths.png", "steps.png"} == set(m["figures"])
+    assert {"ring.png", "ring-paths.png", "ring-steps.png"} == set(m["figures"])
 
 
 @pytest.mark.parametrize("data", ["digits", "ring", "moons"])
