@@ -11,15 +11,22 @@ with every beta_t capped at 0.999. DDPM's linear schedule destroys an 8x8 image 
 first third of the chain (64 pixels carry little signal to hide), so most steps would be spent
 on pure noise; the cosine schedule spreads the destruction evenly over t.
 
-Objective. A network eps_theta(x_t, t) learns to tell which noise was added; DDPM's simplified loss
-    L = E_{x_0, t, eps} |eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t)|^2
-is a reweighted variational bound, and it is a plain regression: no adversary, no collapse.
+Objective. DDPM's network eps_theta(x_t, t) learns which noise was added, with the loss
+|eps - eps_theta(x_t, t)|^2, a reweighted variational bound. Here the network predicts instead
+the "velocity" v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0 (Salimans & Ho, 2022),
+    L = E_{x_0, t, eps} |v - v_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t)|^2,
+from which both follow: x0_hat = sqrt(abar_t) x_t - sqrt(1 - abar_t) v_theta and
+eps_hat = sqrt(1 - abar_t) x_t + sqrt(abar_t) v_theta. Predicting eps alone, x0_hat divides by
+sqrt(abar_t), which the cosine schedule takes to 0 near t = T: a small error in eps becomes a
+large one in x0_hat, and the same network, trained as long, drew digits the judge recognised
+far less often (60.7% against the bar's 74.5%, default options otherwise). It is still a plain
+regression: no adversary, no collapse.
 The network is told t in every block (FiLM: each residual block scales and shifts its normalised
 input by amounts computed from t), not once at the input.
 
 Sampling walks the chain back from x_T ~ N(0, I) on S of the T times, t_S > ... > t_1 (S = T:
 the whole chain; fewer: a respaced chain, Nichol & Dhariwal, 2021). From x_t it predicts the data,
-    x0_hat = (x_t - sqrt(1 - abar_t) eps_theta(x_t, t)) / sqrt(abar_t),
+    x0_hat = sqrt(abar_t) x_t - sqrt(1 - abar_t) v_theta(x_t, t),
 clipped to the data's range [-1, 1] for images (an unclipped x0_hat strays outside it at large t
 and leaves grey speckle), then
     DDPM: x_s ~ q(x_s | x_t, x0_hat), the Gaussian posterior, with a_ts = abar_t / abar_s,
@@ -111,8 +118,8 @@ class FiLMBlock(nn.Module):
         return h + self.fc2(F.silu(self.fc1(self.norm(h) * (1 + scale) + shift)))
 
 
-class NoisePredictor(nn.Module):
-    """eps_theta(x_t, t): (B, D) noisy points or flattened images and (B,) steps -> (B, D)."""
+class Denoiser(nn.Module):
+    """v_theta(x_t, t): (B, D) noisy points or flattened images and (B,) steps -> (B, D)."""
 
     def __init__(self, dim: int, hidden: int, blocks: int = 3, time_dim: int = 64) -> None:
         super().__init__()
@@ -122,6 +129,8 @@ class NoisePredictor(nn.Module):
         self.inp = nn.Linear(dim, hidden)
         self.blocks = nn.ModuleList(FiLMBlock(hidden) for _ in range(blocks))
         self.out = nn.Sequential(nn.LayerNorm(hidden), nn.SiLU(), nn.Linear(hidden, dim))
+        nn.init.zeros_(self.out[-1].weight)  # start from v = 0
+        nn.init.zeros_(self.out[-1].bias)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         emb = self.time(time_embedding(t, self.time_dim))  # (B,) -> (B, hidden)
@@ -145,8 +154,8 @@ def sample(net: nn.Module, sched: Schedule, noise: torch.Tensor, steps: int, met
         if t + 1 in keep:
             trajectory[t + 1] = x.cpu()
         abar_t = sched.abar[t]
-        eps = net(x, torch.full((len(x),), t, device=x.device)).float()
-        x0 = (x - (1 - abar_t).sqrt() * eps) / abar_t.sqrt()
+        v = net(x, torch.full((len(x),), t, device=x.device)).float()
+        x0 = abar_t.sqrt() * x - (1 - abar_t).sqrt() * v
         if clip:
             x0 = x0.clamp(-1, 1)
         if i + 1 == len(times):
@@ -212,9 +221,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def train(net: NoisePredictor, ema: NoisePredictor, sched: Schedule, train_data: torch.Tensor,
+def train(net: Denoiser, ema: Denoiser, sched: Schedule, train_data: torch.Tensor,
           args: argparse.Namespace, run: runtime.Session) -> list[dict]:
-    """Regress the added noise; keep the weight average EMA up to date. Returns the history."""
+    """Regress v; keep the weight average EMA up to date. Returns the history."""
     steps = run.options.steps
     trained = run.wrap(net)  # DDP under torchrun: gradients averaged over ranks
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
@@ -239,8 +248,10 @@ def train(net: NoisePredictor, ema: NoisePredictor, sched: Schedule, train_data:
             t = torch.randint(sched.steps, (args.batch_size,), generator=gen).to(run.device)
             eps = torch.randn(x0.shape, generator=gen).to(run.device)
             with run.autocast():
-                # L = |eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t)|^2
-                loss = (trained(sched.noise(x0, t, eps), t).float() - eps).pow(2).mean()
+                # L = |v - v_theta(x_t, t)|^2, v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0
+                abar = sched.abar[t].unsqueeze(1)
+                v = abar.sqrt() * eps - (1 - abar).sqrt() * x0
+                loss = (trained(sched.noise(x0, t, eps), t).float() - v).pow(2).mean()
             optimizer.zero_grad(set_to_none=True)
             run.scaler.scale(loss).backward()
             run.scaler.step(optimizer)
@@ -259,7 +270,7 @@ def train(net: NoisePredictor, ema: NoisePredictor, sched: Schedule, train_data:
     return history
 
 
-def evaluate(ema: NoisePredictor, sched: Schedule, data, images: bool, from_model,
+def evaluate(ema: Denoiser, sched: Schedule, data, images: bool, from_model,
              args: argparse.Namespace, run: runtime.Session
              ) -> tuple[dict, dict, torch.Tensor, dict]:
     """Sample with the weight average, judge the samples, and measure quality against the
@@ -324,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         to_model = (lambda x: 2 * x - 1) if images else (lambda x: x)
         from_model = (lambda x: ((x + 1) / 2).clamp(0, 1)) if images else (lambda x: x)
         sched = Schedule(diffusion_steps, run.device)
-        net = NoisePredictor(dim, args.hidden).to(run.device)
+        net = Denoiser(dim, args.hidden).to(run.device)
         ema = copy.deepcopy(net).requires_grad_(False)
         history = train(net, ema, sched, to_model(data.train).to(run.device), args, run)
         digests = run.parameter_digests(nn.ModuleDict({"net": net, "ema": ema}))

@@ -20,10 +20,6 @@ One more ingredient makes small GANs train reliably: the R1 penalty (Mescheder e
 (gamma / 2) E_data |grad_x D(x)|^2, which stops D from growing steep walls around the few real
 points it has seen; without it (--r1 0) D memorises the 1,347 training digits and G collapses.
 
-And one more makes its samples cleaner: G's weights are averaged over training (an exponential
-moving average, Karras et al., 2018; Yazici et al., 2019), and the average is what samples. The
-game makes G's own weights circle around a good point; their average sits nearer it.
-
 The losses above say little about sample quality (D's loss hovers near log 4 when the game is
 balanced, whatever G draws), so samples are scored by the shared judge (examples/judge.py): a
 copying test, precision and recall, an unbiased two-sample distance, and for digits the share a
@@ -36,7 +32,7 @@ examples/README.md.
 from __future__ import annotations
 
 import argparse
-import copy
+import math
 import sys
 from pathlib import Path
 
@@ -71,12 +67,28 @@ def mlp(sizes: list[int], out: nn.Module | None = None) -> nn.Sequential:
 
 
 class Generator(nn.Module):
-    """z ~ N(0, I) -> a sample. Images end in a sigmoid (pixels in [0, 1]), points are free."""
+    """z -> a sample. Images end in a sigmoid (pixels in [0, 1]), points are free.
 
-    def __init__(self, noise: int, hidden: int, depth: int, dim: int, images: bool) -> None:
+    z is Gaussian noise joined to a one-hot code drawn uniformly from CODES values (none if
+    CODES is 0). A continuous map of one Gaussian must put samples in the gaps between
+    separated classes or modes; the code lets G jump between them (nobody tells it which code
+    means what: G learns to use it because D punishes the in-between samples).
+    """
+
+    def __init__(self, noise: int, codes: int, hidden: int, depth: int, dim: int,
+                 images: bool) -> None:
         super().__init__()
-        self.noise = noise
-        self.net = mlp([noise] + [hidden] * depth + [dim], nn.Sigmoid() if images else None)
+        self.noise, self.codes = noise, codes
+        self.net = mlp([noise + codes] + [hidden] * depth + [dim],
+                       nn.Sigmoid() if images else None)
+
+    def latent(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """N draws of z on the CPU: (N, noise + codes)."""
+        z = torch.randn(n, self.noise, generator=generator)
+        if not self.codes:
+            return z
+        code = torch.randint(self.codes, (n,), generator=generator)
+        return torch.cat([z, F.one_hot(code, self.codes).float()], dim=1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
@@ -119,9 +131,11 @@ def generator_loss(d: nn.Module, fake: torch.Tensor, kind: str) -> torch.Tensor:
 
 # Defaults that differ between images and 2-D points; each can be set on the command line.
 DEFAULTS = {
-    "images": {"steps": 4000, "noise": 32, "hidden": 256, "depth": 2, "batch_size": 128,
+    "images": {"steps": 4000, "noise": 32, "codes": 10, "hidden": 256, "depth": 2,
+               "batch_size": 128,
                "r1": 1.0},
-    "points": {"steps": 3000, "noise": 8, "hidden": 128, "depth": 3, "batch_size": 256,
+    "points": {"steps": 3000, "noise": 8, "codes": 8, "hidden": 128, "depth": 3,
+               "batch_size": 256,
                "r1": 0.1},
 }
 
@@ -136,10 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--loss", choices=("nonsaturating", "minimax"), default="nonsaturating",
                         help="the generator's loss (default: non-saturating)")
     parser.add_argument("--lr", type=float, default=2e-4, help="Adam, both networks")
-    parser.add_argument("--ema", type=float, default=0.999,
-                        help="decay of the average of G's weights that samples (0.999)")
-    for name, kind in (("noise", int), ("hidden", int), ("depth", int), ("batch_size", int),
-                       ("r1", float)):
+    for name, kind in (("noise", int), ("codes", int), ("hidden", int), ("depth", int),
+                       ("batch_size", int), ("r1", float)):
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind,
                             help=f"images: {DEFAULTS['images'][name]}, "
                                  f"points: {DEFAULTS['points'][name]}")
@@ -166,10 +178,9 @@ def average_gradients(run: runtime.Session, *modules: nn.Module) -> None:
                 p.grad.copy_(run.all_reduce_mean(p.grad))
 
 
-def train(g: Generator, g_ema: Generator, d: Discriminator, train_data: torch.Tensor,
-          args: argparse.Namespace, run: runtime.Session) -> list[dict]:
-    """Alternate one discriminator step and one generator step, keeping G's weight average
-    G_EMA; returns the logged history."""
+def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argparse.Namespace,
+          run: runtime.Session) -> list[dict]:
+    """Alternate one discriminator step and one generator step; returns the logged history."""
     steps = run.options.steps
     # beta1 = 0.5: the usual GAN setting; momentum chases a moving opponent badly.
     opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.5, 0.999))
@@ -177,8 +188,7 @@ def train(g: Generator, g_ema: Generator, d: Discriminator, train_data: torch.Te
     history: list[dict] = []
     start = 0
     if (state := run.load_checkpoint()) is not None:
-        for key, obj in (("g", g), ("g_ema", g_ema), ("d", d), ("opt_g", opt_g),
-                         ("opt_d", opt_d)):
+        for key, obj in (("g", g), ("d", d), ("opt_g", opt_g), ("opt_d", opt_d)):
             obj.load_state_dict(state[key])
         start, history = state["step"], state["history"]
     log_every = max(1, steps // 20)
@@ -188,9 +198,13 @@ def train(g: Generator, g_ema: Generator, d: Discriminator, train_data: torch.Te
 
     with run.progress(steps, start) as bar:
         for step in range(start, steps):
+            # Both rates decay along a cosine to 0: the game oscillates less as it ends.
+            for opt in (opt_g, opt_d):
+                for group in opt.param_groups:
+                    group["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * step / steps))
             gen = run.generator(step)  # batch and noise: a function of (seed, step, rank)
             real = train_data[torch.randint(len(train_data), (args.batch_size,), generator=gen)]
-            z = torch.randn(args.batch_size, args.noise, generator=gen).to(run.device)
+            z = g.latent(args.batch_size, gen).to(run.device)
             with run.autocast():
                 fake = g_fwd(z)  # (B, D), D = 64 pixels or 2 coordinates
                 # 1. Discriminator: one step of logistic regression, real vs. fake (+ R1).
@@ -207,9 +221,6 @@ def train(g: Generator, g_ema: Generator, d: Discriminator, train_data: torch.Te
             average_gradients(run, g)
             run.scaler.step(opt_g)
             run.scaler.update()
-            with torch.no_grad():  # g_ema <- decay * g_ema + (1 - decay) * g
-                for avg, p in zip(g_ema.parameters(), g.parameters(), strict=True):
-                    avg.lerp_(p, 1 - args.ema)
             bar.update(1)
             if (step + 1) % log_every == 0 or step + 1 == steps:
                 record = {"step": step + 1, "d_loss": d_loss.item(), "g_loss": g_loss.item(),
@@ -218,8 +229,7 @@ def train(g: Generator, g_ema: Generator, d: Discriminator, train_data: torch.Te
                 bar.set_postfix(d=f"{record['d_loss']:.3f}", g=f"{record['g_loss']:.3f}",
                                 refresh=False)
             if (step + 1) % run.options.checkpoint_every == 0 or step + 1 == steps:
-                run.save_checkpoint({"g": g.state_dict(), "g_ema": g_ema.state_dict(),
-                                     "d": d.state_dict(),
+                run.save_checkpoint({"g": g.state_dict(), "d": d.state_dict(),
                                      "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                                      "step": step + 1, "history": history})
     return history
@@ -227,13 +237,12 @@ def train(g: Generator, g_ema: Generator, d: Discriminator, train_data: torch.Te
 
 def evaluate(g: Generator, data, images: bool, args: argparse.Namespace,
              run: runtime.Session) -> tuple[dict, dict, torch.Tensor]:
-    """The judge's scores of samples of G (the weight average) against held-out real data.
+    """The judge's scores of G's samples against held-out real data.
     Returns (metrics, bars, samples)."""
     g.eval()
     judge = (DigitJudge(data, epochs=2 if args.dry_run else 40) if images
              else PointJudge(data))
-    noise = torch.randn(judge.samples_needed, args.noise,
-                        generator=torch.Generator().manual_seed(args.seed))
+    noise = g.latent(judge.samples_needed, torch.Generator().manual_seed(args.seed))
     with torch.no_grad():
         samples = g(noise.to(run.device)).float().cpu()
     score, reference = judge.score(samples), judge.reference()
@@ -246,8 +255,8 @@ def evaluate(g: Generator, data, images: bool, args: argparse.Namespace,
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     images = args.data in IMAGE_DATASETS
-    if not 0 <= args.ema < 1:
-        runtime.fail(f"--ema {args.ema}: must be in [0, 1)")
+    if args.codes < 0:
+        runtime.fail(f"--codes {args.codes}: must be 0 (no code) or more")
     try:
         data = load_images(args.data, args.data_dir) if images else load_points(args.data)
     except DataError as err:
@@ -258,13 +267,13 @@ def main(argv: list[str] | None = None) -> int:
         if run.device.type == "cpu" and args.threads > 0:
             torch.set_num_threads(args.threads)
         dim = data.dim if images else 2
-        g = Generator(args.noise, args.hidden, args.depth, dim, images).to(run.device)
-        g_ema = copy.deepcopy(g).requires_grad_(False)
+        g = Generator(args.noise, args.codes, args.hidden, args.depth, dim, images
+                      ).to(run.device)
         d = Discriminator(dim, args.hidden, args.depth).to(run.device)
-        history = train(g, g_ema, d, data.train.to(run.device), args, run)
-        digests = run.parameter_digests(nn.ModuleDict({"g": g, "g_ema": g_ema, "d": d}))
+        history = train(g, d, data.train.to(run.device), args, run)
+        digests = run.parameter_digests(nn.ModuleDict({"g": g, "d": d}))
         if run.is_main:  # rank 0 alone evaluates; the others wait for it at the session's end
-            metrics, bars, samples = evaluate(g_ema, data, images, args, run)
+            metrics, bars, samples = evaluate(g, data, images, args, run)
             run.out.mkdir(parents=True, exist_ok=True)
             figure = "samples.png" if images else f"{args.data}.png"
             if images:

@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (Adam)")
     parser.add_argument("--hidden", type=runtime.positive_int, default=256)
     parser.add_argument("--latent", type=runtime.positive_int, default=16, help="dimensions of z")
-    parser.add_argument("--dropout", type=float, default=0.5)
+    parser.add_argument("--dropout", type=float, default=0.3)
     parser.add_argument("--threads", type=int, default=1,
                         help="CPU threads (default 1: this small model trains faster on one "
                              "thread per process than on two; 0: PyTorch's choice)")

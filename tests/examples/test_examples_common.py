@@ -57,7 +57,7 @@ EXAMPLES = [
     Example("vae", ("--steps", "300", "--checkpoint-every", "20"), ("--steps", "40"),
             (("--data", "idx"), ("--dropout", "1.5"))),
     Example("gan", ("--steps", "300", "--checkpoint-every", "20"), ("--steps", "40"),
-            (("--data", "idx", "--data-dir", "/nonexistent"), ("--ema", "1.5"))),
+            (("--data", "idx", "--data-dir", "/nonexistent"), ("--codes", "-1"))),
     Example("diffusion", ("--steps", "300", "--checkpoint-every", "20", "--diffusion-steps", "100"),
             ("--steps", "40", "--diffusion-steps", "100"),
             (("--diffusion-steps", "10"), ("--sample-steps", "5000"), ("--ema", "1.5"))),
