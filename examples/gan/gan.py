@@ -32,7 +32,6 @@ examples/README.md.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -134,7 +133,7 @@ DEFAULTS = {
     "images": {"steps": 4000, "noise": 32, "codes": 10, "hidden": 256, "depth": 2,
                "batch_size": 128,
                "r1": 1.0},
-    "points": {"steps": 3000, "noise": 8, "codes": 8, "hidden": 128, "depth": 3,
+    "points": {"steps": 3000, "noise": 8, "codes": 0, "hidden": 128, "depth": 3,
                "batch_size": 256,
                "r1": 0.1},
 }
@@ -198,10 +197,6 @@ def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argpar
 
     with run.progress(steps, start) as bar:
         for step in range(start, steps):
-            # Both rates decay along a cosine to 0: the game oscillates less as it ends.
-            for opt in (opt_g, opt_d):
-                for group in opt.param_groups:
-                    group["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * step / steps))
             gen = run.generator(step)  # batch and noise: a function of (seed, step, rank)
             real = train_data[torch.randint(len(train_data), (args.batch_size,), generator=gen)]
             z = g.latent(args.batch_size, gen).to(run.device)
