@@ -70,8 +70,8 @@ class Generator(nn.Module):
 
     z is Gaussian noise joined to a one-hot code drawn uniformly from CODES values (none if
     CODES is 0). A continuous map of one Gaussian must put samples in the gaps between
-    separated classes or modes; the code lets G jump between them (nobody tells it which code
-    means what: G learns to use it because D punishes the in-between samples).
+    separated classes or modes; the code gives G a way to jump between them (nobody tells it
+    which code means what).
     """
 
     def __init__(self, noise: int, codes: int, hidden: int, depth: int, dim: int,
@@ -131,11 +131,9 @@ def generator_loss(d: nn.Module, fake: torch.Tensor, kind: str) -> torch.Tensor:
 # Defaults that differ between images and 2-D points; each can be set on the command line.
 DEFAULTS = {
     "images": {"steps": 4000, "noise": 32, "codes": 10, "hidden": 256, "depth": 2,
-               "batch_size": 128,
-               "r1": 1.0},
+               "batch_size": 128, "r1": 1.0},
     "points": {"steps": 3000, "noise": 8, "codes": 0, "hidden": 128, "depth": 3,
-               "batch_size": 256,
-               "r1": 0.1},
+               "batch_size": 256, "r1": 0.1},
 }
 
 
