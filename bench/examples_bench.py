@@ -61,6 +61,8 @@ EXAMPLES = [
     Example("gan-ring", ["--data", "ring"], program="gan"),
     Example("diffusion"),
     Example("diffusion-ring", ["--data", "ring"], program="diffusion"),
+    Example("flow_matching"),
+    Example("flow_matching-ring", ["--data", "ring"], program="flow_matching"),
 ]
 
 # Peak dense bf16 tensor-core FLOP/s from the vendors' data sheets (no sparsity).

@@ -75,3 +75,51 @@ def save_points(path: Path, panels: Sequence[tuple[str, torch.Tensor]], referenc
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def save_curves(path: Path, panels: Sequence[tuple[str, dict[str, tuple[list, list]]]],
+                title: str, xlabel: str, reference: Sequence[float | None] | None = None
+                ) -> None:
+    """One panel per (metric, {curve label: (xs, ys)}), x on a log scale; REFERENCE[i], if
+    given, is drawn in panel i as a dashed line (the real-vs-real value)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.7 * len(panels), 2.5), squeeze=False)
+    for i, (ax, (metric, curves)) in enumerate(zip(axes[0], panels, strict=True)):
+        for label, (xs, ys) in curves.items():
+            ax.plot(xs, ys, marker="o", markersize=3, linewidth=1.2, label=label)
+        if reference is not None and reference[i] is not None:
+            ax.axhline(reference[i], color="#888888", linestyle="--", linewidth=1,
+                       label="real vs real")
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel, fontsize=7)
+        ax.set_title(metric, fontsize=8)
+        ax.tick_params(labelsize=6)
+        ax.legend(fontsize=6)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def save_paths(path: Path, paths: torch.Tensor, reference: torch.Tensor, title: str,
+               limit: float = 3.2) -> None:
+    """PATHS: (times, n, 2) positions of n points along their trajectories, drawn as lines from
+    a grey start to a blue end, over the REFERENCE data."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(3.4, 3.4))
+    ref = reference[:2000].cpu().numpy()
+    ax.scatter(ref[:, 0], ref[:, 1], s=2, c="#dddddd", linewidths=0)
+    p = paths.detach().float().cpu().numpy()
+    ax.plot(p[:, :, 0], p[:, :, 1], color="#1f5fa8", linewidth=0.4, alpha=0.35)
+    ax.scatter(p[0, :, 0], p[0, :, 1], s=3, c="#777777", linewidths=0, label="noise (t = 0)")
+    ax.scatter(p[-1, :, 0], p[-1, :, 1], s=3, c="#c0392b", linewidths=0, label="sample (t = 1)")
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(fontsize=6, loc="lower left")
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

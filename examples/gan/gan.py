@@ -21,9 +21,9 @@ One more ingredient makes small GANs train reliably: the R1 penalty (Mescheder e
 points it has seen; without it (--r1 0) D memorises the 1,347 training digits and G collapses.
 
 The losses above say little about sample quality (D's loss hovers near log 4 when the game is
-balanced, whatever G draws), so samples are scored by the shared judge: for digits, a classifier
-trained on real digits (class coverage, Fréchet distance against baselines); for 2-D points, energy
-distance to held-out points and which modes of the mixture the samples cover.
+balanced, whatever G draws), so samples are scored by the shared judge (examples/judge.py): a
+copying test, precision and recall, an unbiased two-sample distance, and for digits the share a
+classifier recognises and the share of each class; for the ring, which modes the samples cover.
 
 Run: python examples/gan/gan.py [--data digits|ring|moons|idx] [--steps N] ...; see
 examples/README.md.
@@ -66,12 +66,28 @@ def mlp(sizes: list[int], out: nn.Module | None = None) -> nn.Sequential:
 
 
 class Generator(nn.Module):
-    """z ~ N(0, I) -> a sample. Images end in a sigmoid (pixels in [0, 1]), points are free."""
+    """z -> a sample. Images end in a sigmoid (pixels in [0, 1]), points are free.
 
-    def __init__(self, noise: int, hidden: int, depth: int, dim: int, images: bool) -> None:
+    z is Gaussian noise joined to a one-hot code drawn uniformly from CODES values (none if
+    CODES is 0). A continuous map of one Gaussian must put samples in the gaps between
+    separated classes or modes; the code gives G a way to jump between them (nobody tells it
+    which code means what).
+    """
+
+    def __init__(self, noise: int, codes: int, hidden: int, depth: int, dim: int,
+                 images: bool) -> None:
         super().__init__()
-        self.noise = noise
-        self.net = mlp([noise] + [hidden] * depth + [dim], nn.Sigmoid() if images else None)
+        self.noise, self.codes = noise, codes
+        self.net = mlp([noise + codes] + [hidden] * depth + [dim],
+                       nn.Sigmoid() if images else None)
+
+    def latent(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """N draws of z on the CPU: (N, noise + codes)."""
+        z = torch.randn(n, self.noise, generator=generator)
+        if not self.codes:
+            return z
+        code = torch.randint(self.codes, (n,), generator=generator)
+        return torch.cat([z, F.one_hot(code, self.codes).float()], dim=1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
@@ -114,10 +130,10 @@ def generator_loss(d: nn.Module, fake: torch.Tensor, kind: str) -> torch.Tensor:
 
 # Defaults that differ between images and 2-D points; each can be set on the command line.
 DEFAULTS = {
-    "images": {"steps": 4000, "noise": 32, "hidden": 256, "depth": 2, "batch_size": 128,
-               "r1": 1.0},
-    "points": {"steps": 3000, "noise": 8, "hidden": 128, "depth": 3, "batch_size": 256,
-               "r1": 0.1},
+    "images": {"steps": 4000, "noise": 32, "codes": 10, "hidden": 256, "depth": 2,
+               "batch_size": 128, "r1": 1.0},
+    "points": {"steps": 3000, "noise": 8, "codes": 0, "hidden": 128, "depth": 3,
+               "batch_size": 256, "r1": 0.1},
 }
 
 
@@ -131,8 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--loss", choices=("nonsaturating", "minimax"), default="nonsaturating",
                         help="the generator's loss (default: non-saturating)")
     parser.add_argument("--lr", type=float, default=2e-4, help="Adam, both networks")
-    for name, kind in (("noise", int), ("hidden", int), ("depth", int), ("batch_size", int),
-                       ("r1", float)):
+    for name, kind in (("noise", int), ("codes", int), ("hidden", int), ("depth", int),
+                       ("batch_size", int), ("r1", float)):
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind,
                             help=f"images: {DEFAULTS['images'][name]}, "
                                  f"points: {DEFAULTS['points'][name]}")
@@ -181,7 +197,7 @@ def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argpar
         for step in range(start, steps):
             gen = run.generator(step)  # batch and noise: a function of (seed, step, rank)
             real = train_data[torch.randint(len(train_data), (args.batch_size,), generator=gen)]
-            z = torch.randn(args.batch_size, args.noise, generator=gen).to(run.device)
+            z = g.latent(args.batch_size, gen).to(run.device)
             with run.autocast():
                 fake = g_fwd(z)  # (B, D), D = 64 pixels or 2 coordinates
                 # 1. Discriminator: one step of logistic regression, real vs. fake (+ R1).
@@ -214,25 +230,26 @@ def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argpar
 
 def evaluate(g: Generator, data, images: bool, args: argparse.Namespace,
              run: runtime.Session) -> tuple[dict, dict, torch.Tensor]:
-    """The judge's scores of G's samples against its baselines. Returns (metrics, bars,
-    samples)."""
+    """The judge's scores of G's samples against held-out real data.
+    Returns (metrics, bars, samples)."""
     g.eval()
     judge = (DigitJudge(data, epochs=2 if args.dry_run else 40) if images
              else PointJudge(data))
-    noise = torch.randn(max(1000, judge.samples_needed), args.noise,
-                        generator=torch.Generator().manual_seed(args.seed))
+    noise = g.latent(judge.samples_needed, torch.Generator().manual_seed(args.seed))
     with torch.no_grad():
         samples = g(noise.to(run.device)).float().cpu()
-    score, baselines = judge.score(samples), judge.baselines()
-    bars = digit_bar_records(score, baselines) if images else point_bar_records(score, baselines)
+    score, reference = judge.score(samples), judge.reference()
+    bars = digit_bar_records(score, reference) if images else point_bar_records(score, reference)
     metrics = {"example": "gan", "data": data.name, "loss": args.loss,
-               "judge": {"samples": score, **baselines}}
+               "judge": {"samples": score, "real": reference}}
     return metrics, bars, samples
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     images = args.data in IMAGE_DATASETS
+    if args.codes < 0:
+        runtime.fail(f"--codes {args.codes}: must be 0 (no code) or more")
     try:
         data = load_images(args.data, args.data_dir) if images else load_points(args.data)
     except DataError as err:
@@ -243,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         if run.device.type == "cpu" and args.threads > 0:
             torch.set_num_threads(args.threads)
         dim = data.dim if images else 2
-        g = Generator(args.noise, args.hidden, args.depth, dim, images).to(run.device)
+        g = Generator(args.noise, args.codes, args.hidden, args.depth, dim, images
+                      ).to(run.device)
         d = Discriminator(dim, args.hidden, args.depth).to(run.device)
         history = train(g, d, data.train.to(run.device), args, run)
         digests = run.parameter_digests(nn.ModuleDict({"g": g, "d": d}))

@@ -105,13 +105,20 @@ def assert_bars(metrics: dict, *names: str) -> None:
         assert holds, (name, record)
 
 
-def assert_digit_bars(metrics: dict) -> None:
-    """The GAN's and diffusion's bar on digits: every class at least 4% of the samples, and
-    a Fréchet distance nearer the real-vs-real baseline than the Gaussian fit's."""
-    assert_bars(metrics, "all_classes_at_least_4pct", "fd_closer_to_real_than_gaussian")
+# The judge's bars (examples/judge.py), as every generative example records them.
+DIGIT_BARS = ("not_copying", "precision_features", "recall_features", "precision_pixels",
+              "recall_pixels", "every_class_at_least_4pct", "recognisable_vs_real")
+RING_BARS = ("not_copying", "precision", "recall", "energy_test_not_rejected",
+             "every_mode_covered", "near_a_mode_vs_real")
+
+
+def assert_judged(metrics: dict, bars: tuple[str, ...], *extra: str) -> None:
+    """The judge's bars BARS (and the example's own EXTRA bars) all recorded and passed, and
+    the judge's real-vs-real reference reported as a distribution over re-splits."""
+    assert_bars(metrics, *bars, *extra)
     judge = metrics["judge"]
-    samples = judge["samples"]
-    assert samples["classes_present"] == 10 and samples["min_class_share"] >= 0.04
-    fd = samples["frechet_distance"]
-    assert fd - judge["real_vs_real"]["frechet_distance"] < \
-        judge["gaussian_fit"]["frechet_distance"] - fd
+    assert set(judge) >= {"samples", "real"}
+    real = judge["real"]
+    assert real["splits"] >= 10
+    spread = real["kid"] if "kid" in real else real["energy"]
+    assert set(spread) == {"mean", "std", "min", "max"} and spread["std"] > 0

@@ -57,10 +57,12 @@ EXAMPLES = [
     Example("vae", ("--steps", "300", "--checkpoint-every", "20"), ("--steps", "40"),
             (("--data", "idx"), ("--dropout", "1.5"))),
     Example("gan", ("--steps", "300", "--checkpoint-every", "20"), ("--steps", "40"),
-            (("--data", "idx", "--data-dir", "/nonexistent"),)),
+            (("--data", "idx", "--data-dir", "/nonexistent"), ("--codes", "-1"))),
     Example("diffusion", ("--steps", "300", "--checkpoint-every", "20", "--diffusion-steps", "100"),
             ("--steps", "40", "--diffusion-steps", "100"),
             (("--diffusion-steps", "10"), ("--sample-steps", "5000"), ("--ema", "1.5"))),
+    Example("flow_matching", ("--steps", "300", "--checkpoint-every", "20"), ("--steps", "40"),
+            (("--ema", "1.5"), ("--lr", "0"), ("--sampler", "rk4"))),
 ]
 TRAINING = [e for e in EXAMPLES if e.trains]
 EVERY_EXAMPLE_REFUSES = (("--seed", "many"), ("--device", "tpu"), ("--bogus",))

@@ -9,20 +9,24 @@ from __future__ import annotations
 import math
 
 import pytest
-from example_runs import assert_bars, assert_digit_bars, run_example
+from example_runs import DIGIT_BARS, RING_BARS, assert_judged, run_example
 
 
 @pytest.mark.slow
-def test_digits_every_class_and_fd_nearer_real_than_gaussian(tmp_path):
+@pytest.mark.xfail(strict=True, reason=(
+    "reference run misses recognisable_vs_real (examples/gan/README.md)"))
+def test_digits_clear_the_judges_bar(tmp_path):
     m = run_example("gan", tmp_path)
-    assert_digit_bars(m)
+    assert_judged(m, DIGIT_BARS)
     assert (tmp_path / "samples.png").stat().st_size < 150_000
 
 
 @pytest.mark.slow
-def test_ring_every_mode_covered(tmp_path):
+@pytest.mark.xfail(strict=True, reason=(
+    "reference run misses precision, near_a_mode_vs_real (examples/gan/README.md)"))
+def test_ring_clears_the_judges_bar_distance_included(tmp_path):
     m = run_example("gan", tmp_path, "--data", "ring")
-    assert_bars(m, "every_mode_covered")
+    assert_judged(m, RING_BARS)  # energy_test_not_rejected: the distance bar
     assert m["judge"]["samples"]["modes_covered"] == 8
     assert (tmp_path / "ring.png").stat().st_size < 150_000
 

@@ -9,20 +9,38 @@ from __future__ import annotations
 import math
 
 import pytest
-from example_runs import assert_bars, run_example, run_failing
+from example_runs import DIGIT_BARS, assert_judged, run_example, run_failing
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """One run with default options, shared by the tests that read it."""
+    out = tmp_path_factory.mktemp("vae-default")
+    return out, run_example("vae", out)
 
 
 @pytest.mark.slow
-def test_default_run_beats_independent_pixels_by_ten_percent(tmp_path):
-    m = run_example("vae", tmp_path)
-    assert_bars(m, "neg_elbo_10pct_better_than_independent_pixels")
-    assert m["test_neg_elbo"] <= 0.9 * m["independent_pixel_test_nll"]
+def test_default_run_beats_the_categorical_mixture(default_run):
+    out, m = default_run
+    assert m["bars"]["neg_elbo_below_categorical_mixture"]["passed"]
+    assert m["test_neg_elbo"] <= m["mixture_test_nll"] < m["independent_pixel_test_nll"]
+    # IWAE with K >= 100 is a tighter bound than the ELBO; bits per dimension is the same number.
+    assert m["iwae_draws"] >= 100 and m["test_iwae_nll"] < m["test_neg_elbo"]
+    assert m["test_iwae_bits_per_dim"] == pytest.approx(m["test_iwae_nll"] / (64 * math.log(2)))
     # The ELBO's two terms are logged separately and add up.
     assert m["test_neg_elbo"] == pytest.approx(m["test_reconstruction"] + m["test_kl"], rel=1e-5)
     assert m["test_kl"] > 1.0  # the latent code is used, not collapsed to the prior
-    assert m["judge"]["judge_accuracy"] >= 0.95
+    assert m["judge"]["real"]["judge_accuracy"] >= 0.95
     for figure in ("samples.png", "reconstructions.png", "latent_walk.png"):
-        assert (tmp_path / figure).stat().st_size < 150_000
+        assert (out / figure).stat().st_size < 150_000
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="reference run: pixel precision 0.628 < 0.70 (every pixel "
+                   "drawn independently from p(x | z) adds speckle); examples/vae/README.md")
+def test_default_samples_clear_the_judges_bar(default_run):
+    _, m = default_run
+    assert_judged(m, DIGIT_BARS, "neg_elbo_below_categorical_mixture")
 
 
 def test_dry_run_writes_metrics_and_figures(tmp_path):
@@ -53,7 +71,7 @@ def test_reads_mnist_style_idx_files_from_disk(tmp_path):
     m = run_example("vae", tmp_path / "run", "--data", "idx", "--data-dir",
                     str(tmp_path / "mnist"), "--dry-run")
     assert m["data"].startswith("idx:") and math.isfinite(m["test_neg_elbo"])
-    assert m["judge"]["samples_compared"] == 15  # 30 held-out images (a quarter), in halves
+    assert m["judge"]["real"]["compared"] == 15  # 30 held-out images (a quarter), in halves
 
 
 def test_bad_input_is_one_line(tmp_path):
