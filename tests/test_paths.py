@@ -60,7 +60,7 @@ def project(make_catalog: Callable[..., Path]) -> Path:
         (root / "docs" / lang / "learn").mkdir(parents=True)
         (root / "docs" / lang / "learn" / "gan.md").write_text("# GAN\n", encoding="utf-8")
     (root / "docs/en/learn/vae.md").write_text("# VAE\n", encoding="utf-8")
-    for name in ("gan", "flow_matching"):
+    for name in ("gan", "unlisted"):
         (root / "examples" / name).mkdir(parents=True)
         (root / "examples" / name / f"{name}.py").write_text("print()\n", encoding="utf-8")
     (catalog / "paths.yaml").write_text(GOOD_PATHS, encoding="utf-8")
@@ -104,9 +104,9 @@ MISTAKES = [
      "no Learn page docs/en/learn/nothing-here.md or docs/zh/learn/nothing-here.md"),
     ("missing example", ("example: gan", "example: nope"), ("example: nope", 1),
      "first-gan.steps[3].example", "no example examples/nope/ (with nope.py)"),
-    ("example without a page", ("example: gan", "example: flow_matching"),
-     ("example: flow_matching", 1),
-     "first-gan.steps[3].example", "examples/flow_matching/ is no topic's example"),
+    ("example without a page", ("example: gan", "example: unlisted"),
+     ("example: unlisted", 1),
+     "first-gan.steps[3].example", "examples/unlisted/ is no topic's example"),
     ("needs a later step", ("needs: [read]\n        why: {en: The textbook",
                             "needs: [run]\n        why: {en: The textbook"), ("needs: [run]", 1),
      "first-gan.steps[1].needs[0]",
