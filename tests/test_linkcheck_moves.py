@@ -204,6 +204,8 @@ def snapshot(root: Path) -> dict[str, bytes]:
 @pytest.fixture
 def catalog_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(CATALOG, tmp_path / "catalog")
+    for name in ("docs", "examples"):  # what the learning paths name (catalog/paths.yaml)
+        (tmp_path / name).symlink_to(CATALOG.parent / name)
     monkeypatch.chdir(tmp_path)
     return tmp_path / "catalog"
 
