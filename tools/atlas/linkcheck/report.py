@@ -142,8 +142,8 @@ def render(kind: str, results: list[Result], stats: dict[str, Any], verbose: boo
 class Progress:
     """A one-line progress bar on a terminal, redrawn at most ten times a second."""
 
-    def __init__(self, stream: TextIO, width: int = 30) -> None:
-        self.stream, self.width = stream, width
+    def __init__(self, stream: TextIO, width: int = 30, unit: str = "URLs") -> None:
+        self.stream, self.width, self.unit = stream, width, unit
         self.drawn = 0.0
         self.started = time.monotonic()
 
@@ -154,7 +154,7 @@ class Progress:
         self.drawn = now
         filled = int(self.width * done / max(total, 1))
         bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {done}/{total} URLs  {now - self.started:5.1f} s")
+        self.stream.write(f"\r[{bar}] {done}/{total} {self.unit}  {now - self.started:5.1f} s")
         self.stream.flush()
 
     def finish(self) -> None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
-from typing import TextIO
 
 from atlas.linkcheck.command import duration
+from atlas.linkcheck.report import Progress
 from atlas.refresh.targets import Service
 
 PROGRESS_MIN_ENTRIES = 20
@@ -18,29 +17,6 @@ PROGRESS_MIN_ENTRIES = 20
 
 class UsageError(Exception):
     """Bad input: one line on stderr, exit status 2."""
-
-
-class Progress:
-    """A one-line bar on a terminal, redrawn at most ten times a second."""
-
-    def __init__(self, stream: TextIO, width: int = 30) -> None:
-        self.stream, self.width = stream, width
-        self.drawn = 0.0
-        self.started = time.monotonic()
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.drawn < 0.1 and done < total:
-            return
-        self.drawn = now
-        filled = int(self.width * done / max(total, 1))
-        self.stream.write(f"\r[{'#' * filled}{'-' * (self.width - filled)}] {done}/{total} "
-                          f"entries  {now - self.started:5.1f} s")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        self.stream.write("\r" + " " * (self.width + 40) + "\r")
-        self.stream.flush()
 
 
 def _concurrency(text: str) -> tuple[Service, int]:
@@ -200,8 +176,9 @@ def _run(args: argparse.Namespace) -> int:
             wanted = {t.entry_id for t in targets}
             for stale in [key for key in metadata.records if key not in wanted]:
                 del metadata.records[stale]
-        progress = Progress(sys.stderr) if (not args.no_progress and sys.stderr.isatty()
-                                            and len(targets) >= PROGRESS_MIN_ENTRIES) else None
+        shown = (not args.no_progress and sys.stderr.isatty()
+                 and len(targets) >= PROGRESS_MIN_ENTRIES)
+        progress = Progress(sys.stderr, unit="entries") if shown else None
 
         def notify(message: str) -> None:
             if progress:
