@@ -48,6 +48,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 CHECKPOINT = "checkpoint.pt"
+# What --dry-run trains at most: enough steps for checkpoints to fall mid-training.
+DRY_RUN_STEPS = 20
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
 
@@ -74,7 +76,8 @@ def add_options(parser: argparse.ArgumentParser, *, steps: int, checkpoint_every
     parser.add_argument("--checkpoint-every", type=positive_int, default=checkpoint_every,
                         help=f"steps between checkpoints (default {checkpoint_every})")
     parser.add_argument("--dry-run", action="store_true",
-                        help="a few steps on little data: a smoke test, not a result")
+                        help=f"at most {DRY_RUN_STEPS} steps and a small evaluation: "
+                             "a smoke test, not a result")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help="auto: on CUDA bf16 autocast where the GPU supports it natively "

@@ -254,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         data = load_images(args.data, args.data_dir) if images else load_points(args.data)
     except DataError as err:
         runtime.fail(str(err))
-    options = runtime.Options.from_args(args, steps=min(args.steps, 3) if args.dry_run
-                                        else args.steps)
+    steps = min(args.steps, runtime.DRY_RUN_STEPS) if args.dry_run else args.steps
+    options = runtime.Options.from_args(args, steps=steps)
     with runtime.session(options, "gan") as run:
         if run.device.type == "cpu" and args.threads > 0:
             torch.set_num_threads(args.threads)

@@ -356,8 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         runtime.fail(f"--lr {args.lr} must be between 0 and 1")
     if args.dry_run:
         args.eval_size = 64
-    options = runtime.Options.from_args(args, steps=min(args.steps, 20) if args.dry_run
-                                        else args.steps)
+    steps = min(args.steps, runtime.DRY_RUN_STEPS) if args.dry_run else args.steps
+    options = runtime.Options.from_args(args, steps=steps)
     with runtime.session(options, "transformer") as run:
         if run.device.type == "cpu":
             # A model this small runs fastest on one thread per process: each operation is

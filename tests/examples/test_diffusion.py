@@ -57,7 +57,7 @@ def test_reference_run_matches_or_beats_the_gan_on_recall():
 @pytest.mark.parametrize("data", ["digits", "ring", "moons"])
 def test_dry_run_writes_metrics_and_figures(tmp_path, data):
     m = run_example("diffusion", tmp_path, "--dry-run", "--data", data)
-    assert m["steps"] == 3 and m["data"] == data
+    assert m["steps"] == 20 and m["data"] == data
     assert {p.name for p in tmp_path.glob("*.png")} == set(m["figures"])
 
 

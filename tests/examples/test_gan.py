@@ -34,7 +34,7 @@ def test_ring_clears_the_judges_bar_distance_included(tmp_path):
 @pytest.mark.parametrize("data", ["digits", "ring", "moons"])
 def test_dry_run_writes_metrics_and_figures(tmp_path, data):
     m = run_example("gan", tmp_path, "--dry-run", "--data", data)
-    assert m["steps"] == 3 and m["data"] == data
+    assert m["steps"] == 20 and m["data"] == data
     assert {p.name for p in tmp_path.glob("*.png")} == set(m["figures"])
 
 

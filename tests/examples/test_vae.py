@@ -45,7 +45,7 @@ def test_default_samples_clear_the_judges_bar(default_run):
 
 def test_dry_run_writes_metrics_and_figures(tmp_path):
     m = run_example("vae", tmp_path, "--dry-run")
-    assert m["steps"] == 3 and math.isfinite(m["test_neg_elbo"])
+    assert m["steps"] == 20 and math.isfinite(m["test_neg_elbo"])
     assert {p.name for p in tmp_path.glob("*.png")} == set(m["figures"])
 
 
