@@ -65,12 +65,13 @@ STARTED = clock()  # the run's clock starts when the example imports its runtime
 # -- options ------------------------------------------------------------------------------
 
 
-def add_options(parser: argparse.ArgumentParser, *, steps: int, checkpoint_every: int = 100
-                ) -> None:
-    """The options every training example takes; ``steps`` is the default length of training."""
+def add_options(parser: argparse.ArgumentParser, *, steps: int, checkpoint_every: int = 100,
+                steps_help: str | None = None) -> None:
+    """The options every training example takes; ``steps`` is the default length of training
+    (``steps_help`` describes it when it depends on other options)."""
     add_run_options(parser)
     parser.add_argument("--steps", type=positive_int, default=steps,
-                        help=f"training steps (default {steps})")
+                        help=steps_help or f"training steps (default {steps})")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoint in --out if there is one")
     parser.add_argument("--checkpoint-every", type=positive_int, default=checkpoint_every,

@@ -24,8 +24,6 @@ def test_digits_clear_the_judges_bar(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="reference run: precision 0.829 < 0.85 and 83.4% near a "
-                   "mode < 94.3% (samples between the modes); examples/flow_matching/README.md")
 def test_ring_clears_the_judges_bar(tmp_path):
     m = run_example("flow_matching", tmp_path, "--data", "ring")
     assert_judged(m, RING_BARS)
