@@ -130,7 +130,7 @@ def generator_loss(d: nn.Module, fake: torch.Tensor, kind: str) -> torch.Tensor:
 
 # Defaults that differ between images and 2-D points; each can be set on the command line.
 DEFAULTS = {
-    "images": {"steps": 4000, "noise": 32, "codes": 10, "hidden": 256, "depth": 2,
+    "images": {"steps": 8000, "noise": 32, "codes": 10, "hidden": 256, "depth": 2,
                "batch_size": 128, "r1": 1.0},
     "points": {"steps": 3000, "noise": 8, "codes": 0, "hidden": 128, "depth": 3,
                "batch_size": 256, "r1": 0.1},
@@ -139,7 +139,8 @@ DEFAULTS = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    runtime.add_options(parser, steps=DEFAULTS["images"]["steps"], checkpoint_every=500)
+    runtime.add_options(parser, steps=DEFAULTS["images"]["steps"], checkpoint_every=500,
+                        steps_help="training steps (images 8000, points 3000)")
     parser.add_argument("--data", choices=IMAGE_DATASETS + POINT_DATASETS, default="digits",
                         help="digits (default), idx (MNIST-style files, see --data-dir), "
                              "ring (8 Gaussians) or moons")

@@ -35,8 +35,6 @@ def test_digits_clear_the_judges_bar():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "reference run misses near_a_mode_vs_real (examples/diffusion/README.md)"))
 def test_ring_clears_the_judges_bar(tmp_path):
     m = run_example("diffusion", tmp_path, "--data", "ring")
     assert_judged(m, RING_BARS)

@@ -13,8 +13,6 @@ from example_runs import DIGIT_BARS, RING_BARS, assert_judged, run_example
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "reference run misses recognisable_vs_real (examples/gan/README.md)"))
 def test_digits_clear_the_judges_bar(tmp_path):
     m = run_example("gan", tmp_path)
     assert_judged(m, DIGIT_BARS)
