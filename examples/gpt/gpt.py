@@ -94,19 +94,54 @@ def generated_corpus(characters: int = 300_000) -> str:
 # -- the model --------------------------------------------------------------------------
 
 
+class RMSNorm(nn.Module):
+    """x / sqrt(mean(x^2) + eps) * g: LayerNorm without the mean subtraction and the bias
+    (Zhang and Sennrich 2019), as cheap and as good here."""
+
+    def __init__(self, d: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rotary_tables(positions: int, dim: int, base: float = 10_000.0
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin of the angles t * base^(-2i/dim), (positions, dim/2) each."""
+    frequencies = base ** -(torch.arange(0, dim, 2, dtype=torch.float32) / dim)
+    angles = torch.outer(torch.arange(positions, dtype=torch.float32), frequencies)
+    return angles.cos(), angles.sin()
+
+
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotary position embedding (RoPE, Su et al. 2021): channel pairs (x_i, x_(i+d/2)) of
+    the query or key at position t turn by the angle t theta_i, so that q_s . k_t depends on
+    s - t only: (B, h, T, d) with (T, d/2) tables."""
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, d_model: int, heads: int) -> None:
         super().__init__()
         self.heads = heads
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.out = nn.Linear(d_model, d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
+        self.out = nn.Linear(d_model, d_model, bias=False)
+        self.q_norm, self.k_norm = RMSNorm(d_model // heads), RMSNorm(d_model // heads)
 
-    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
-        """x: (B, T, d) -> (B, T, d). With a cache, x holds only the new positions and the
-        keys and values of earlier ones are read from (and appended to) the cache."""
+    def forward(self, x: torch.Tensor, rotary: tuple[torch.Tensor, torch.Tensor],
+                cache: dict | None = None) -> torch.Tensor:
+        """x: (B, T, d) -> (B, T, d), rotary: the tables of x's positions. With a cache, x
+        holds only the new positions and the keys and values of earlier ones are read from
+        (and appended to) the cache."""
         b, t, d = x.shape
         q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2)
                    for z in self.qkv(x).split(d, dim=2))           # (B, h, T, d/h) each
+        # QK-norm (Henry et al. 2020): each head's queries and keys RMS-normalised, so the
+        # attention logits stay bounded at a high learning rate; then the rotation.
+        q, k = rotate(self.q_norm(q), *rotary), rotate(self.k_norm(k), *rotary)
         if cache is not None:
             if "k" in cache:
                 k = torch.cat([cache["k"], k], dim=2)
@@ -124,13 +159,14 @@ class CausalSelfAttention(nn.Module):
 class Block(nn.Module):
     def __init__(self, d_model: int, heads: int) -> None:
         super().__init__()
-        self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.norm1, self.norm2 = RMSNorm(d_model), RMSNorm(d_model)
         self.attention = CausalSelfAttention(d_model, heads)
-        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(),
-                                 nn.Linear(4 * d_model, d_model))
+        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model, bias=False), nn.GELU(),
+                                 nn.Linear(4 * d_model, d_model, bias=False))
 
-    def forward(self, x: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
-        x = x + self.attention(self.norm1(x), cache)
+    def forward(self, x: torch.Tensor, rotary: tuple[torch.Tensor, torch.Tensor],
+                cache: dict | None = None) -> torch.Tensor:
+        x = x + self.attention(self.norm1(x), rotary, cache)
         return x + self.mlp(self.norm2(x))
 
 
@@ -140,27 +176,25 @@ class GPT(nn.Module):
         super().__init__()
         self.block_size = block_size
         self.token = nn.Embedding(vocab, d_model)
-        self.position = nn.Embedding(block_size, d_model)
         self.blocks = nn.ModuleList(Block(d_model, heads) for _ in range(layers))
-        self.norm = nn.LayerNorm(d_model)
+        self.norm = RMSNorm(d_model)
         self.head = nn.Linear(d_model, vocab, bias=False)
         self.head.weight = self.token.weight          # tied input and output embeddings
-        self.apply(self._init)
-
-    @staticmethod
-    def _init(module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(module.weight, std=0.02)
-        if isinstance(module, nn.Linear) and module.bias is not None:
-            nn.init.zeros_(module.bias)
+        cos, sin = rotary_tables(block_size, d_model // heads)
+        self.register_buffer("cos", cos, persistent=False)   # computed, not learned or saved
+        self.register_buffer("sin", sin, persistent=False)
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, std=0.02)
 
     def forward(self, tokens: torch.Tensor, caches: list[dict] | None = None,
                 start: int = 0) -> torch.Tensor:
         """tokens: (B, T) at positions start..start+T-1 -> logits (B, T, vocab)."""
-        positions = torch.arange(start, start + tokens.shape[1], device=tokens.device)
-        x = self.token(tokens) + self.position(positions)
+        positions = slice(start, start + tokens.shape[1])
+        rotary = self.cos[positions], self.sin[positions]
+        x = self.token(tokens)
         for i, block in enumerate(self.blocks):
-            x = block(x, None if caches is None else caches[i])
+            x = block(x, rotary, None if caches is None else caches[i])
         return self.head(self.norm(x))
 
     @torch.no_grad()
@@ -305,23 +339,86 @@ def windows(data: torch.Tensor, starts: torch.Tensor, block: int
 # -- training ---------------------------------------------------------------------------
 
 
-def learning_rate(step: int, total: int, peak: float) -> float:
-    """Linear warm-up over 50 steps, then cosine decay to a tenth of the peak."""
-    if step < 50:
-        return peak * (step + 1) / 50
-    return peak * (0.1 + 0.45 * (1 + math.cos(math.pi * (step - 50) / max(1, total - 50))))
+class Muon(torch.optim.Optimizer):
+    """Momentum, orthogonalised (Muon, Jordan et al. 2024), for the weight matrices inside
+    the blocks:
+
+        m <- mu m + g,   u = g + mu m (Nesterov),   W <- (1 - lr lambda) W - lr s O(u),
+
+    where O(u) = U V^T for u = U S V^T is the nearest semi-orthogonal matrix, and
+    s = sqrt(max(1, rows / cols)). The update moves every direction of W by the same
+    amount, where Adam's follows mostly the few largest directions of the gradient. O(u) is
+    approximated by five Newton-Schulz iterations X <- a X + (b A + c A^2) X, A = X X^T,
+    from X = u / ||u||_F (the singular values start in [0, 1]; this quintic pushes them all
+    into about [0.7, 1.2] quickly rather than to exactly 1)."""
+
+    def __init__(self, params, lr: float, momentum: float = 0.95, weight_decay: float = 0.0
+                 ) -> None:
+        super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
+
+    @staticmethod
+    def orthogonalise(u: torch.Tensor, iterations: int = 5) -> torch.Tensor:
+        a, b, c = 3.4445, -4.7750, 2.0315
+        wide = u.shape[0] <= u.shape[1]
+        x = u if wide else u.T                           # X X^T is the smaller square
+        x = x / (x.norm() + 1e-7)
+        for _ in range(iterations):
+            gram = x @ x.T
+            x = a * x + (b * gram + c * gram @ gram) @ x
+        return x if wide else x.T
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for group in self.param_groups:
+            lr, mu = group["lr"], group["momentum"]
+            for weight in group["params"]:
+                if weight.grad is None:
+                    continue
+                state = self.state[weight]
+                if "momentum" not in state:
+                    state["momentum"] = torch.zeros_like(weight)
+                momentum = state["momentum"].mul_(mu).add_(weight.grad)
+                update = self.orthogonalise(weight.grad.add(momentum, alpha=mu).float())
+                scale = max(1.0, weight.shape[0] / weight.shape[1]) ** 0.5
+                weight.mul_(1 - lr * group["weight_decay"])
+                weight.add_(update.to(weight.dtype), alpha=-lr * scale)
+
+
+def optimizers(model: GPT, lr: float, embedding_lr: float) -> list[torch.optim.Optimizer]:
+    """Muon for the weight matrices inside the blocks, with weight decay; AdamW, without,
+    for the embedding (tied to the output layer: Muon suits maps between hidden states,
+    not a table of rows) and the norms' gains."""
+    matrices = [p for p in model.blocks.parameters() if p.ndim == 2]
+    rest = [p for p in model.parameters() if all(p is not m for m in matrices)]
+    return [Muon(matrices, lr, weight_decay=0.1),
+            torch.optim.AdamW(rest, lr=embedding_lr, betas=(0.9, 0.95), weight_decay=0.0)]
+
+
+WARMUP = 20
+
+
+def learning_rate(step: int, total: int) -> float:
+    """The factor on the peak learning rates: a linear warm-up over 20 steps, then a
+    linear decay to 0 at the last step."""
+    if step < WARMUP:
+        return (step + 1) / WARMUP
+    return 1 - (step - WARMUP) / max(1, total - WARMUP)
 
 
 def train(model: GPT, data: torch.Tensor, config: dict, args: argparse.Namespace,
           run: runtime.Session) -> list[dict]:
-    """AdamW on random windows of the training text; returns the logged training losses."""
+    """Muon and AdamW on random windows of the training text; returns the logged training
+    losses."""
     steps, block = run.options.steps, args.block_size
-    optimizer = torch.optim.AdamW(runtime.weight_decay_groups(model, 0.1), lr=args.lr,
-                                  betas=(0.9, 0.95))
+    optimizer = optimizers(model, args.lr, args.embedding_lr)
+    for one in optimizer:
+        for group in one.param_groups:
+            group["peak"] = group["lr"]
     step, history = 0, []
     if (state := run.load_checkpoint()) is not None:
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        for one, saved in zip(optimizer, state["optimizer"], strict=True):
+            one.load_state_dict(saved)
         step, history = state["step"], state["history"]
     trained = run.wrap(model)
     log_every = max(1, steps // 50)
@@ -330,18 +427,22 @@ def train(model: GPT, data: torch.Tensor, config: dict, args: argparse.Namespace
     loss_sum, logged_at = torch.zeros((), device=run.device), step
     with run.progress(steps, step) as bar:
         while step < steps:
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(step, steps, args.lr)
+            for one in optimizer:
+                for group in one.param_groups:
+                    group["lr"] = group["peak"] * learning_rate(step, steps)
             starts = torch.randint(0, len(data) - block - 1, (args.batch_size,),
                                    generator=run.generator(step))
             x, y = (z.to(run.device) for z in windows(data, starts, block))
             with run.autocast():
                 loss = lm_loss(trained(x), y)
-            optimizer.zero_grad(set_to_none=True)
+            for one in optimizer:
+                one.zero_grad(set_to_none=True)
             run.scaler.scale(loss).backward()
-            run.scaler.unscale_(optimizer)
+            for one in optimizer:
+                run.scaler.unscale_(one)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            run.scaler.step(optimizer)
+            for one in optimizer:
+                run.scaler.step(one)
             run.scaler.update()
             loss_sum += loss.detach()
             step += 1
@@ -355,8 +456,8 @@ def train(model: GPT, data: torch.Tensor, config: dict, args: argparse.Namespace
                 bar.set_postfix(loss=f"{mean:.3f}", refresh=False)
             if checkpoint:
                 run.save_checkpoint({"model": model.state_dict(), "step": step,
-                                     "optimizer": optimizer.state_dict(), "history": history,
-                                     "config": config})
+                                     "optimizer": [one.state_dict() for one in optimizer],
+                                     "history": history, "config": config})
     return history
 
 
@@ -533,7 +634,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", type=runtime.positive_int, default=3)
     parser.add_argument("--heads", type=runtime.positive_int, default=4)
     parser.add_argument("--width", type=runtime.positive_int, default=96, help="d_model")
-    parser.add_argument("--lr", type=float, default=4e-3, help="peak learning rate")
+    parser.add_argument("--lr", type=float, default=0.02,
+                        help="peak learning rate of Muon, for the blocks' weight matrices")
+    parser.add_argument("--embedding-lr", type=float, default=4e-3,
+                        help="peak learning rate of AdamW, for the embedding and the gains")
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--top-k", type=runtime.positive_int, default=None,
                         help="sample only from the k most likely characters")
@@ -548,8 +652,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.width % args.heads:
         runtime.fail(f"--width {args.width} is not divisible by --heads {args.heads}")
-    if not 0 < args.lr < 1:
-        runtime.fail(f"--lr {args.lr} must be between 0 and 1")
+    for name in ("lr", "embedding_lr"):
+        if not 0 < getattr(args, name) < 1:
+            runtime.fail(f"--{name.replace('_', '-')} {getattr(args, name)} must be between "
+                         "0 and 1")
     if args.temperature < 0:
         runtime.fail("--temperature must not be negative")
     if not 0 < args.top_p <= 1:
