@@ -464,7 +464,29 @@ def train(model: GPT, data: torch.Tensor, config: dict, args: argparse.Namespace
 # -- evaluation -------------------------------------------------------------------------
 
 
+def window_plan(count: int, block: int, stride: int) -> tuple[list[int], list[int]]:
+    """Where the windows of token_losses start, and the first position each one scores."""
+    starts = list(range(0, count - block + 1, stride))
+    first = [0] + [block - stride] * (len(starts) - 1)
+    if starts[-1] + block < count:                     # the tail: one last, full window
+        first.append(starts[-1] + block - (count - block))
+        starts.append(count - block)
+    return starts, first
+
+
 @torch.no_grad()
+def window_losses(model: nn.Module, data: torch.Tensor, starts: list[int], block: int,
+                  device: torch.device) -> torch.Tensor:
+    """-log p(data[s+i+1] | data[s:s+i+1]) for each start s and i < block: (len(starts), block)."""
+    index = torch.tensor(starts)[:, None] + torch.arange(block)
+    losses = []
+    for rows in index.split(256):
+        logits = model(data[rows].to(device)).float()
+        losses.append(F.cross_entropy(logits.transpose(1, 2), data[rows + 1].to(device),
+                                      reduction="none").cpu())
+    return torch.cat(losses)
+
+
 def token_losses(model: nn.Module, data: torch.Tensor, block: int, device: torch.device,
                  stride: int | None = None) -> torch.Tensor:
     """-log p(data[t+1] | context) for every t, each validation character predicted exactly
@@ -477,20 +499,24 @@ def token_losses(model: nn.Module, data: torch.Tensor, block: int, device: torch
     at least block - s characters of context, as an n-gram model always has its own."""
     count = len(data) - 1                              # predictions: data[1:] from data[:-1]
     block = min(block, count)
-    stride = block if stride is None else stride
-    starts = list(range(0, count - block + 1, stride))
-    first = [0] + [block - stride] * (len(starts) - 1)  # the first position each one scores
-    if starts[-1] + block < count:                     # the tail: one last, full window
-        first.append(starts[-1] + block - (count - block))
-        starts.append(count - block)
-    index = torch.tensor(starts)[:, None] + torch.arange(block)
-    losses = []
-    for rows, offsets in zip(index.split(256), torch.tensor(first).split(256), strict=True):
-        logits = model(data[rows].to(device)).float()
-        loss = F.cross_entropy(logits.transpose(1, 2), data[rows + 1].to(device),
-                               reduction="none").cpu()
-        losses += [row[offset:] for row, offset in zip(loss, offsets.tolist(), strict=True)]
-    return torch.cat(losses)
+    starts, first = window_plan(count, block, block if stride is None else stride)
+    losses = window_losses(model, data, starts, block, device)
+    return torch.cat([row[offset:] for row, offset in zip(losses, first, strict=True)])
+
+
+def validation_losses(model: nn.Module, data: torch.Tensor, block: int, device: torch.device
+                      ) -> tuple[float, float]:
+    """The means of token_losses with stride None and with stride block // 2, from one pass
+    over the windows of both (with an even block, those of the first are among those of the
+    second)."""
+    count = len(data) - 1
+    block = min(block, count)
+    plans = [window_plan(count, block, stride) for stride in (block, block // 2)]
+    starts = sorted(set(plans[0][0]) | set(plans[1][0]))
+    rows = dict(zip(starts, window_losses(model, data, starts, block, device), strict=True))
+    windows, full_context = (float(torch.cat([rows[s][f:] for s, f in zip(*plan, strict=True)])
+                                   .mean()) for plan in plans)
+    return windows, full_context
 
 
 @torch.no_grad()
@@ -550,9 +576,7 @@ def evaluate(model: GPT, data: torch.Tensor, split: int, characters: list[str], 
         ladder = kneser_ney_ladder(train_data.numpy(), validation.numpy(), len(characters))
     model.eval()
     with run.timed("validation"):
-        loss = float(token_losses(model, validation, args.block_size, run.device).mean())
-        full_context = float(token_losses(model, validation, args.block_size, run.device,
-                                          args.block_size // 2).mean())
+        loss, full_context = validation_losses(model, validation, args.block_size, run.device)
     decode = lambda row: "".join(characters[int(i)] for i in row)  # noqa: E731
     prompt = validation[:16][None].to(run.device)
     difference = kv_cache_difference(model, prompt, 24 if args.dry_run else 2 * args.block_size,
