@@ -3,18 +3,19 @@
 Each position predicts the next character from the ones before it, through causal
 self-attention (``scaled_dot_product_attention`` with ``is_causal``):
 
-    x = token embedding + position embedding
-    x = x + CausalSelfAttention(LN(x));  x = x + MLP(LN(x))      (n_layer times)
-    p(next char) = softmax(W LN(x))
+    x = token embedding
+    x = x + CausalSelfAttention(RMSNorm(x));  x = x + MLP(RMSNorm(x))      (n_layer times)
+    p(next char) = softmax(W RMSNorm(x))                 (W: the token embedding, tied)
 
-trained by cross-entropy on Tiny Shakespeare (shipped in data/, split as nanoGPT splits
-it: the first 90% of the characters for training, the last 10% for validation), or on
-stories generated from a grammar whose dependencies reach 20-60 characters back
-(``--data stories``), or on a text file of your own. The validation loss covers the whole
-validation split and is compared with a ladder of n-gram models (orders 1 to 10,
-interpolated Kneser-Ney) fitted to the same training text in the same run. Text is
-generated with a key-value cache, checked against recomputing the whole context, and
-``--sample`` writes text from a saved checkpoint.
+with rotary position embeddings and QK-norm in the attention and no biases, trained by
+cross-entropy (Muon for the blocks' weight matrices, AdamW for the rest) on Tiny
+Shakespeare (shipped in data/, split as nanoGPT splits it: the first 90% of the characters
+for training, the last 10% for validation), or on stories generated from a grammar whose
+dependencies reach 20-60 characters back (``--data stories``), or on a text file of your
+own. The validation loss covers the whole validation split and is compared with a ladder
+of n-gram models (orders 1 to 10, interpolated Kneser-Ney) fitted to the same training text
+in the same run. Text is generated with a key-value cache, checked against recomputing the
+whole context, and ``--sample`` writes text from a saved checkpoint.
 
     python examples/gpt/gpt.py                  # --data stories, or --data PATH
     python examples/gpt/gpt.py --sample --start "ROMEO:"
