@@ -652,11 +652,11 @@ def read_corpus(args: argparse.Namespace) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    runtime.add_options(parser, steps=1200, checkpoint_every=200)
+    runtime.add_options(parser, steps=800, checkpoint_every=200)
     parser.add_argument("--data", default="shakespeare",
                         help="shakespeare (Tiny Shakespeare, shipped), stories (generated) "
                              "or the path of a UTF-8 text file (default shakespeare)")
-    parser.add_argument("--batch-size", type=runtime.positive_int, default=16)
+    parser.add_argument("--batch-size", type=runtime.positive_int, default=8)
     parser.add_argument("--block-size", type=runtime.positive_int, default=128,
                         help="characters of context")
     parser.add_argument("--layers", type=runtime.positive_int, default=3)
