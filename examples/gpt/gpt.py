@@ -143,6 +143,7 @@ class CausalSelfAttention(nn.Module):
         # QK-norm (Henry et al. 2020): each head's queries and keys RMS-normalised, so the
         # attention logits stay bounded at a high learning rate; then the rotation.
         q, k = rotate(self.q_norm(q), *rotary), rotate(self.k_norm(k), *rotary)
+        q, k = q.type_as(v), k.type_as(v)          # float32 gains and tables promote them
         if cache is not None:
             if "k" in cache:
                 k = torch.cat([cache["k"], k], dim=2)
