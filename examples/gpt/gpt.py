@@ -97,7 +97,7 @@ def generated_corpus(characters: int = 300_000) -> str:
 
 class RMSNorm(nn.Module):
     """x / sqrt(mean(x^2) + eps) * g: LayerNorm without the mean subtraction and the bias
-    (Zhang and Sennrich 2019), as cheap and as good here."""
+    (Zhang and Sennrich 2019)."""
 
     def __init__(self, d: int, eps: float = 1e-6) -> None:
         super().__init__()
