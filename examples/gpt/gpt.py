@@ -701,8 +701,8 @@ def main(argv: list[str] | None = None) -> int:
     config = {"characters": characters, "block_size": args.block_size, "width": args.width,
               "heads": args.heads, "layers": args.layers}
 
-    options = runtime.Options.from_args(args, steps=min(args.steps, 10) if args.dry_run
-                                        else args.steps)
+    steps = min(args.steps, runtime.DRY_RUN_STEPS) if args.dry_run else args.steps
+    options = runtime.Options.from_args(args, steps=steps)
     with runtime.session(options, "gpt") as run:
         model = GPT(len(characters), args.block_size, args.width, args.heads,
                     args.layers).to(run.device)

@@ -93,7 +93,7 @@ def test_ngram_ladder_and_its_bars_reject_cheats() -> None:
 
 def test_dry_run_then_sample_from_its_checkpoint(tmp_path: Path) -> None:
     metrics = run_example("gpt", tmp_path, "--dry-run")
-    assert metrics["steps"] == 10 and metrics["corpus"] == "shakespeare"
+    assert metrics["steps"] == 20 and metrics["corpus"] == "shakespeare"
     assert metrics["validation_characters"] == 1999            # the whole validation split
     assert list(metrics["ngram_validation_loss"]) == [str(n) for n in range(1, 11)]
     assert metrics["bars"]["kv_cache_matches_recomputation"]["passed"]
