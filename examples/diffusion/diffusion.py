@@ -180,7 +180,7 @@ def sample(net: nn.Module, sched: Schedule, noise: torch.Tensor, steps: int, met
 
 # Defaults that differ between images and 2-D points; each can be set on the command line.
 DEFAULTS = {
-    "images": {"steps": 3000, "hidden": 256, "batch_size": 128},
+    "images": {"steps": 4000, "hidden": 256, "batch_size": 128},
     "points": {"steps": 6000, "hidden": 128, "batch_size": 256},
 }
 
@@ -188,7 +188,7 @@ DEFAULTS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     runtime.add_options(parser, steps=DEFAULTS["images"]["steps"], checkpoint_every=1000,
-                        steps_help="training steps (images 3000, points 6000: the ring's "
+                        steps_help="training steps (images 4000, points 6000: the ring's "
                                    "sharp modes need the longer fit)")
     parser.add_argument("--data", choices=IMAGE_DATASETS + POINT_DATASETS, default="digits",
                         help="digits (default), idx (MNIST-style files, see --data-dir), "
