@@ -268,3 +268,20 @@ def test_example_pages(catalog: Catalog) -> None:
             tables = text.count(f"| {site.LABELS[lang]['metric']} |")
             assert tables == 1 + len(example.variants), topic_id
             assert f'--8<-- "examples/{example.name}/{example.name}.py"' in text
+
+
+def test_tags_page_lists_each_tags_entries_as_html(catalog: Catalog) -> None:
+    """The tags page's lists are HTML: in the build they go in after Markdown (markers in
+    the Markdown name them by digest), and the page is the same as with them inline."""
+    fragments: dict[str, str] = {}
+    page = site.tags_page(catalog, "en", True, fragments)
+    tags = {tag for entry in catalog.entries for tag in entry.tags}
+    assert "<li>" not in page and page.count("<!-- atlas:fragment ") == len(tags)
+    shown = site.insert_fragments(render(page), fragments)
+    assert shown == render(site.tags_page(catalog, "en"))
+    for entry in catalog.entries[:50]:
+        for tag in entry.tags:
+            section = shown.split(f'id="{site.tag_anchor(tag)}"', 1)[1].split("<h2", 1)[0]
+            assert f'<a href="../../entries/{entry.id}/">' in section
+    flat = site.tags_page(catalog, "en", directory_urls=False)
+    assert f'href="../entries/{catalog.entries[0].id}.html"' in flat
