@@ -32,11 +32,14 @@ from mkdocs.structure.pages import Page
 from atlas import publish, site
 from atlas.catalog import METADATA_NAME, Catalog, load_catalog
 from atlas.incremental import (
+    FEW_PAGES,
     STATE,
     PageRecord,
     digest,
     faster_theme,
     page_fingerprint,
+    pause_collector,
+    resume_collector,
     tree_key,
 )
 from atlas.refresh import activity, metadata
@@ -79,6 +82,8 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     root = _project_root(config)
     lang = settings.get("lang", "en")
     primary = "loaded_catalog" not in settings
+    if primary and STATE.serving and STATE.renders:  # a rebuild: see _mark_unchanged_pages
+        pause_collector()
     catalog_dir = root / settings.get("catalog_dir", "catalog")
     catalog: Catalog = settings.get("loaded_catalog") or load_catalog(
         catalog_dir, cache=STATE.catalog if STATE.serving else None)
@@ -226,6 +231,7 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
     known = {file.src_uri for file in files.documentation_pages()}
     context = digest(global_key, *sorted(known))
     fingerprints: dict[str, str] = {}
+    rendering = 0
     for file in files.documentation_pages():
         markdown = file.content_string
         if "<!-- atlas:" in markdown:  # its catalog lists are part of what it shows
@@ -245,7 +251,10 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
         unchanged = (record is not None and record.fingerprint == fingerprint
                      and os.path.isfile(file.abs_dest_path))
         file.is_modified = (lambda: False) if unchanged else (lambda: True)  # type: ignore[method-assign]
+        rendering += not unchanged
     state.update(fingerprints=fingerprints, global_key=global_key)
+    if rendering > FEW_PAGES:  # then garbage adds up: collect it as usual
+        resume_collector()
 
 
 def _record_search_entries(config: MkDocsConfig) -> None:
@@ -334,6 +343,12 @@ def _finish_build(config: MkDocsConfig) -> None:
         _delete_stale_outputs(config)
     _release_build(config, state)
     _build_alternates(config)
+    if "loaded_catalog" not in _settings(config):  # the primary build, the last to finish
+        resume_collector()
+
+
+def on_build_error(error: Exception) -> None:
+    resume_collector()
 
 
 def _release_build(config: MkDocsConfig, state: dict[str, Any]) -> None:
