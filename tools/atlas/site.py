@@ -15,6 +15,7 @@ import hashlib
 import heapq
 import html
 import json
+import posixpath
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -167,6 +168,11 @@ def escape_md(text: Any) -> str:
 
 def escape_attr(text: Any) -> str:
     return html.escape(" ".join(str(text).split()), quote=True)
+
+
+def escape_text(text: Any) -> str:
+    """Contributor text as literal HTML text, spaced as ``escape_md`` spaces it."""
+    return html.escape(_CJK_GAP.sub("", " ".join(str(text).split())), quote=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -334,6 +340,22 @@ def kind_uri(kind: str) -> str:
     return f"catalog/{kind_plural(kind)}.md"
 
 
+def page_href(from_uri: str, to_uri: str, directory_urls: bool = True) -> str:
+    """The link MkDocs writes from one source page to another (what ``relative`` becomes)."""
+    def url(uri: str) -> str:
+        stem = uri.removesuffix(".md")
+        if not directory_urls:
+            return stem + ".html"
+        if stem == "index" or stem.endswith("/index"):
+            return stem.removesuffix("index")
+        return stem + "/"
+
+    base = url(from_uri).rsplit("/", 1)[0]
+    target = url(to_uri)
+    href = posixpath.relpath(target, base or ".")
+    return href + "/" if target.endswith("/") and not href.endswith("/") else href
+
+
 def relative(from_uri: str, to_uri: str) -> str:
     """A Markdown link from one source file to another (MkDocs resolves .md links)."""
     depth = from_uri.count("/")
@@ -387,13 +409,18 @@ def makers(entry: Entry) -> list[str]:
     return entry.authors or [name for name in (entry.developer, entry.creator) if name]
 
 
-def entry_byline(entry: Entry) -> str:
+def byline_text(entry: Entry) -> str:
+    """Who made it (three names at most) and when, as plain text."""
     people = makers(entry)
     shown = ", ".join(people[:3]) + (" et al." if len(people) > 3 or entry.et_al else "")
     bits = [shown] if shown else []
     if entry.year is not None:
         bits.append(str(entry.year))
-    return escape_md(", ".join(bits))
+    return ", ".join(bits)
+
+
+def entry_byline(entry: Entry) -> str:
+    return escape_md(byline_text(entry))
 
 
 class Memo:
@@ -430,11 +457,32 @@ def memoized(memo: Memo | None, key: tuple[Any, ...], keep: tuple[Any, ...],
 
 
 def list_item(entry: Entry, lang: str, from_uri: str, activity: Activity | None,
-              memo: Memo | None) -> str:
-    if memo is None:
-        return entry_list_item(entry, lang, from_uri, activity)
-    return memo.get(("item", lang, id(entry), from_uri, activity), (entry,),
-                    lambda: entry_list_item(entry, lang, from_uri, activity))
+              memo: Memo | None, directory_urls: bool = True) -> str:
+    """An entry as an item of a topic's or a kind's list (HTML: see ``entry_list_html``)."""
+    return memoized(memo, ("item", lang, id(entry), from_uri, activity, directory_urls),
+                    (entry,), lambda: entry_list_html(entry, lang, from_uri, activity,
+                                                      directory_urls))
+
+
+def entry_list_html(entry: Entry, lang: str, from_uri: str, activity: Activity | None = None,
+                    directory_urls: bool = True) -> str:
+    """``entry_list_item`` as the HTML Markdown makes of it, for the long lists of topic
+    and kind pages, which go in as ``raw_html`` (Markdown's inline pass over thousands of
+    links was most of the time those pages took to render)."""
+    head = (f'<a href="{escape_attr(page_href(from_uri, entry_uri(entry), directory_urls))}">'
+            f"{escape_text(entry.title)}</a>")
+    translated = entry.translated(lang)
+    if translated:
+        head += f" ({escape_text(translated)})"
+    byline = byline_text(entry)
+    if byline:
+        head += f" · {escape_text(byline)}"
+    return (f"<li>{head} {badges(entry, lang, activity)}<br />\n  "
+            f"{escape_text(entry.text('description', lang))}</li>")
+
+
+def html_list(items: Iterable[str], fragments: dict[str, str] | None) -> str:
+    return raw_html("\n".join(["<ul>", *items, "</ul>"]), fragments)
 
 
 def entry_list_item(entry: Entry, lang: str, from_uri: str,
@@ -658,8 +706,8 @@ def _sort_key(entry: Entry) -> tuple[str, str]:
 
 
 def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = None,
-              activity: Mapping[str, Activity] | None = None, memo: Memo | None = None
-              ) -> str:
+              activity: Mapping[str, Activity] | None = None, memo: Memo | None = None,
+              directory_urls: bool = True, fragments: dict[str, str] | None = None) -> str:
     t = LABELS[lang]
     uri = kind_uri(kind)
     entries = [e for e in catalog.entries if e.kind == kind]
@@ -671,8 +719,8 @@ def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = Non
     for topic, members in _entries_by_main_topic(entries, catalog):
         link = relative(uri, topic_uri(topic.id))
         lines += [f"## [{escape_md(topic_name(topic, lang))}]({link})", ""]
-        lines += [list_item(entry, lang, uri, activity.get(entry.id), memo)
-                  for entry in members]
+        lines.append(html_list((list_item(entry, lang, uri, activity.get(entry.id), memo,
+                                          directory_urls) for entry in members), fragments))
         lines.append("")
     lines += status_note((activity.get(entry.id) for entry in entries), lang)
     return "\n".join(lines)
@@ -680,7 +728,8 @@ def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = Non
 
 def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | None,
                learn_pages: set[str], activity: Mapping[str, Activity] | None = None,
-               memo: Memo | None = None, listed: list[Entry] | None = None) -> str:
+               memo: Memo | None = None, listed: list[Entry] | None = None,
+               directory_urls: bool = True, fragments: dict[str, str] | None = None) -> str:
     """A topic's page; ``listed`` are its entries if the caller has them (grouping the
     catalog once for every topic keeps the site's generation linear in its size)."""
     t = LABELS[lang]
@@ -723,8 +772,8 @@ def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | Non
         of_kind = [e for e in members if e.kind == kind]
         if of_kind:
             lines += [f"### {t[kind_plural(kind)]} {{ data-search-exclude }}", ""]
-            lines += [list_item(entry, lang, uri, activity.get(entry.id), memo)
-                      for entry in of_kind]
+            lines.append(html_list((list_item(entry, lang, uri, activity.get(entry.id), memo,
+                                              directory_urls) for entry in of_kind), fragments))
             lines.append("")
     if not members:
         lines += [t["no_entries"], ""]
@@ -1013,7 +1062,8 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
                    edit_url, repo_url, facts)
             pages[entry_uri(entry)] = memo.get(key, (entry, *others, catalog.topics), make)
     for kind in catalog.kinds:
-        pages[kind_uri(kind)] = kind_page(kind, catalog, lang, repo_url, activity, memo)
+        pages[kind_uri(kind)] = kind_page(kind, catalog, lang, repo_url, activity, memo,
+                                          directory_urls, fragments)
     pages["catalog/tags.md"] = tags_page(catalog, lang, directory_urls, fragments)
     pages.update(redirect_pages(catalog, lang))
     pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
@@ -1027,7 +1077,8 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
     for topic in catalog.topics.values():
         example = examples.get(topic.id)
         pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages,
-                                                activity, memo, by_topic[topic.id])
+                                                activity, memo, by_topic[topic.id],
+                                                directory_urls, fragments)
         if example:
             pages[f"topics/{topic.id}/example.md"] = example_page(
                 example, lang, project_root, repo_url, topic_name(topic, lang))
