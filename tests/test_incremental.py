@@ -11,6 +11,7 @@ step re-renders its path's page, a renamed path every page (the navigation names
 from __future__ import annotations
 
 import filecmp
+import gc
 import gzip
 import json
 import os
@@ -186,6 +187,7 @@ def test_incremental_rebuilds_equal_full_builds(project: Path, tmp_path: Path) -
             build_site(project, served, incremental=True)
             rendered = incremental.STATE.rendered["en"]
             assert 0 < len(rendered) <= most, (what, len(rendered))
+            assert gc.isenabled(), "a rebuild resumes the garbage collector it paused"
         build_site(project, served, incremental=True)  # a rebuild with nothing changed
         assert incremental.STATE.rendered["en"] == set()
         build_site(project, full, incremental=False)

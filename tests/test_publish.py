@@ -247,3 +247,19 @@ def test_contributor_links_lead_to_the_contributor_flow() -> None:
     for lang in site.LANGS:  # the home pages link both
         home = (ROOT / "docs" / lang / "index.md").read_text(encoding="utf-8")
         assert "propose-entry.yml" in home and "CONTRIBUTING.md" in home
+
+
+def test_catalog_json_is_the_export_indented_by_one_space() -> None:
+    """catalog.json is written entry by entry (and, under serve, from a memo): the text is
+    what json.dumps makes of the whole export, with and without entries and a site URL."""
+    from atlas.site import Memo
+
+    catalog = load_catalog(ROOT / "catalog")
+    empty = Catalog(catalog.root, [], catalog.topics, [], catalog.rules)
+    memo = Memo()
+    for subject, url in ((catalog, "https://example.org/atlas/"), (catalog, None), (empty, None)):
+        whole = json.dumps(publish.catalog_export(subject, url), ensure_ascii=False,
+                           indent=1) + "\n"
+        assert publish.catalog_json(subject, url) == whole
+        assert publish.catalog_json(subject, url, memo=memo) == whole
+        assert publish.catalog_json(subject, url, memo=memo) == whole  # from the memo

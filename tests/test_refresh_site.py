@@ -133,9 +133,9 @@ def test_topic_and_kind_pages_mark_archived_and_inactive_entries(catalog: Catalo
                                  ("zh", "不活跃", "获取于 2026-11-29")):
         pages = generate(catalog, lang, shown)
         tools = pages["catalog/tools.md"]
-        quiet = next(line for line in tools.splitlines() if "entries/quiet.md" in line)
+        quiet = next(line for line in tools.splitlines() if "entries/quiet/" in line)
         assert f'data-status="inactive">{inactive}</span>' in quiet
-        busy = next(line for line in tools.splitlines() if "entries/busy.md" in line)
+        busy = next(line for line in tools.splitlines() if "entries/busy/" in line)
         assert "data-status" not in busy
         assert note in tools, "the date the marks come from is on the page"
         topic = pages["topics/deep-learning/index.md"]

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
+import os
 import re
+import stat as stat_mode
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -394,6 +397,7 @@ def _encoded(url: str) -> str:
     return f"{scheme}://{host}{slash}{tail}" if scheme else f"{host}{slash}{tail}"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # under serve, every load checks every URL again
 def normalize_url(url: str) -> str:
     """The form two URLs share when they name the same resource, for duplicate detection.
 
@@ -777,6 +781,16 @@ class FileCache:
     # topics, Learn pages and examples is checked on every load: those change on their own)
     paths_context: bytes | None = None
     paths: ParsedPaths | None = None
+    # (working folder, path) -> the path as problems show it
+    shown: dict[tuple[str, Path], str] = field(default_factory=dict)
+
+    def shown_path(self, cwd: str, path: Path) -> str:
+        """``_shown(path)``, remembered: resolving every path was most of the time a load of
+        an unchanged catalog took."""
+        key = (cwd, path)
+        if key not in self.shown:
+            self.shown[key] = _shown(path)
+        return self.shown[key]
 
 
 def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG, cache: FileCache | None = None
@@ -809,12 +823,18 @@ def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG, cache: FileCache | N
     renamed = {old: topic.id for topic in topics.values() for old in topic.formerly}
     entries: list[Entry] = []
     seen: dict[str, tuple[tuple[int, int, int], bytes, Entry | None, list[Problem]]] = {}
+    cwd = os.getcwd()
     for path in sorted(catalog_dir.rglob("*")):
-        if path.is_dir() or path.name in NOT_ENTRIES or path.name.startswith(".") \
-                or path.relative_to(catalog_dir).as_posix() == METADATA_NAME:
-            continue
-        shown = _shown(path)
+        try:
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        except OSError:
+            stat, stamp = None, (-1, -1, -1)
         relative = path.relative_to(catalog_dir)
+        if (stat is not None and stat_mode.S_ISDIR(stat.st_mode)) or path.name in NOT_ENTRIES \
+                or path.name.startswith(".") or relative.as_posix() == METADATA_NAME:
+            continue
+        shown = _shown(path) if cache is None else cache.shown_path(cwd, path)
         if len(relative.parts) != 2 or relative.parts[0] not in rules.kinds:
             problems.append(Problem(shown, 1, "-", "entries live in catalog/<kind>/<id>.yaml "
                                                    f"with kind one of {', '.join(rules.kinds)}"))
@@ -822,11 +842,6 @@ def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG, cache: FileCache | N
         if path.suffix != ".yaml":
             problems.append(Problem(shown, 1, "-", "entry files must end in .yaml"))
             continue
-        try:
-            stat = path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        except OSError:
-            stamp = (-1, -1, -1)
         known = cache.files.get(shown) if cache is not None else None
         if known is not None and known[0] == stamp:  # untouched since the last load
             raw = known[1]

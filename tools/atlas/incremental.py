@@ -20,6 +20,7 @@ full build file for file.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import re
@@ -57,6 +58,7 @@ class Render:
     global_key: str = ""
     pages: dict[str, PageRecord] = field(default_factory=dict)  # by source URI
     outputs: set[str] = field(default_factory=set)  # written files, relative to site_dir
+    sitemap_key: str = ""  # what the sitemap written was made of
 
 
 class TemplateCache(jinja2.BytecodeCache):
@@ -89,9 +91,10 @@ class ServeState:
     template_lists: dict[str, list[str]] = field(default_factory=dict)  # theme file listings
     # (language, page) -> (the Markdown it was computed from, its context, the fingerprint)
     fingerprints: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
-    # The entries' identities, their related entries, and the entries (held, so that the
-    # identities stay theirs).
-    related: tuple[tuple[int, ...], dict[str, Any], list[Any]] | None = None
+    # What related entries were ranked from (each entry's id, topics and tags, in order)
+    # and the ranking, by id.
+    related: tuple[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...],
+                   dict[str, list[str]]] | None = None
 
     def memo(self, lang: str) -> Memo:
         return self.memos.setdefault(lang, Memo())
@@ -101,6 +104,21 @@ class ServeState:
 
 
 STATE = ServeState()
+
+# At most this many pages rendered with the cyclic garbage collector paused.
+FEW_PAGES = 200
+
+
+def pause_collector() -> None:
+    """Pause Python's cyclic garbage collector for an incremental rebuild. Such a rebuild
+    makes little cyclic garbage, but a full collection walks every object the server keeps
+    (the catalog, the memos, the page records) and costs more than the pages it renders.
+    Once resumed it runs on the file watcher's allocations, while the server is idle."""
+    gc.disable()
+
+
+def resume_collector() -> None:
+    gc.enable()
 
 
 def reset() -> None:
@@ -152,6 +170,20 @@ def faster_theme(theme: Theme) -> None:
             return listing[key]
 
         loader.list_templates = list_templates  # type: ignore[method-assign]
+
+        def static_files(extensions: Any = None, filter_func: Any = None) -> list[str]:
+            """MkDocs lists the theme's static files through a filter of its own on every
+            build (``Files.add_files_from_theme``), which only the theme's static templates
+            vary: keep its answer too."""
+            if extensions is not None or filter_func is None:
+                return jinja2.Environment.list_templates(env, extensions, filter_func)
+            name = digest(key, filter_func.__module__, filter_func.__qualname__,
+                          *theme.static_templates)
+            if name not in listing:
+                listing[name] = jinja2.Environment.list_templates(env, None, filter_func)
+            return listing[name]
+
+        env.list_templates = static_files  # type: ignore[method-assign]
         return env
 
     theme.get_env = get_env  # type: ignore[method-assign]

@@ -32,11 +32,14 @@ from mkdocs.structure.pages import Page
 from atlas import publish, site
 from atlas.catalog import METADATA_NAME, Catalog, load_catalog
 from atlas.incremental import (
+    FEW_PAGES,
     STATE,
     PageRecord,
     digest,
     faster_theme,
     page_fingerprint,
+    pause_collector,
+    resume_collector,
     tree_key,
 )
 from atlas.refresh import activity, metadata
@@ -79,17 +82,15 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     root = _project_root(config)
     lang = settings.get("lang", "en")
     primary = "loaded_catalog" not in settings
+    if primary and STATE.serving and STATE.renders:  # a rebuild: see _mark_unchanged_pages
+        pause_collector()
     catalog_dir = root / settings.get("catalog_dir", "catalog")
     catalog: Catalog = settings.get("loaded_catalog") or load_catalog(
         catalog_dir, cache=STATE.catalog if STATE.serving else None)
     if primary:
         STATE.problems = list(catalog.problems)
-    if STATE.serving:  # related entries depend only on the entries: reuse them if the same
-        key = tuple(map(id, catalog.entries))
-        if STATE.related is not None and STATE.related[0] == key:
-            catalog.related = STATE.related[1]
-        else:
-            STATE.related = (key, site.related_entries(catalog), list(catalog.entries))
+    if STATE.serving and primary:
+        _reuse_related(catalog)
     if catalog.problems:
         listing = "\n".join(map(str, catalog.problems))
         if not STATE.serving:
@@ -120,6 +121,22 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         _record_search_entries(config)
         faster_theme(config.theme)
     return config
+
+
+def _reuse_related(catalog: Catalog) -> None:
+    """Related entries depend only on the entries' ids, topics and tags, in catalog order:
+    while those are the last build's (an edited description, a title), the last ranking
+    holds, given the entries as they are now."""
+    signature = tuple((entry.id, tuple(entry.topics), tuple(entry.tags))
+                      for entry in catalog.entries)
+    if STATE.related is not None and STATE.related[0] == signature:
+        by_id = catalog.by_id()
+        catalog.related = {entry_id: [by_id[other] for other in others]
+                           for entry_id, others in STATE.related[1].items()}
+    else:
+        ranking = site.related_entries(catalog)
+        STATE.related = (signature, {entry_id: [other.id for other in others]
+                                     for entry_id, others in ranking.items()})
 
 
 def _heading(page: Path) -> str | None:
@@ -155,14 +172,15 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     pages = site.generate_pages(state["catalog"], state["lang"], state["examples"],
                                 state["root"], state["learn_pages"], edit_base,
                                 config.repo_url, state["activity"], memo,
-                                state["learn_titles"])
-    if memo is not None:
-        memo.next_generation()
+                                state["learn_titles"], config.use_directory_urls,
+                                state.setdefault("fragments", {}))
     pages.update(publish.site_outputs(
         state["catalog"], state["lang"], _public_url(config), config.site_name,
         config.use_directory_urls, primary=state["lang"] == "en",
         suggest_url=site.suggest_url(config.repo_url), activity=state["activity"],
-        inline_explorer=False))
+        fragments=state["fragments"], memo=memo))
+    if memo is not None:
+        memo.next_generation()
     for uri, content in pages.items():
         if files.get_file_from_path(uri) is not None:
             raise PluginError(f"docs/{uri} would be overwritten by a generated page; "
@@ -213,6 +231,7 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
     known = {file.src_uri for file in files.documentation_pages()}
     context = digest(global_key, *sorted(known))
     fingerprints: dict[str, str] = {}
+    rendering = 0
     for file in files.documentation_pages():
         markdown = file.content_string
         if "<!-- atlas:" in markdown:  # its catalog lists are part of what it shows
@@ -232,7 +251,10 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
         unchanged = (record is not None and record.fingerprint == fingerprint
                      and os.path.isfile(file.abs_dest_path))
         file.is_modified = (lambda: False) if unchanged else (lambda: True)  # type: ignore[method-assign]
+        rendering += not unchanged
     state.update(fingerprints=fingerprints, global_key=global_key)
+    if rendering > FEW_PAGES:  # then garbage adds up: collect it as usual
+        resume_collector()
 
 
 def _record_search_entries(config: MkDocsConfig) -> None:
@@ -268,7 +290,22 @@ def on_env(env: Environment, config: MkDocsConfig, files: Files) -> Environment:
                 page.title = record.title
                 page.meta = record.meta
                 page.present_anchor_ids = record.anchors
+        _keep_unchanged_sitemap(config, files)
     return env
+
+
+def _keep_unchanged_sitemap(config: MkDocsConfig, files: Files) -> None:
+    """The sitemap names every page: while every page's address and date are the last
+    build's, the sitemap that build wrote stands, and rendering it again can be skipped."""
+    state = _state_of(config)
+    key = digest(state["global_key"], *(
+        f"{file.page.canonical_url} {file.page.abs_url} {file.page.update_date}"
+        for file in files.documentation_pages() if file.page is not None))
+    render = STATE.render(state["lang"])
+    if key == render.sitemap_key and os.path.isfile(os.path.join(config.site_dir,
+                                                                 "sitemap.xml")):
+        config.theme.static_templates.discard("sitemap.xml")
+    state["sitemap_key"] = key
 
 
 @event_priority(100)  # before Material's search plugin writes its index
@@ -295,6 +332,7 @@ def _assemble_search_index(config: MkDocsConfig) -> None:
         search.search_index.entries = entries
         search.search_index_prev = None
     render.pages, render.global_key = pages, state["global_key"]
+    render.sitemap_key = state.get("sitemap_key", "")
     STATE.rendered[state["lang"]] = set(rendered)
 
 
@@ -305,6 +343,12 @@ def _finish_build(config: MkDocsConfig) -> None:
         _delete_stale_outputs(config)
     _release_build(config, state)
     _build_alternates(config)
+    if "loaded_catalog" not in _settings(config):  # the primary build, the last to finish
+        resume_collector()
+
+
+def on_build_error(error: Exception) -> None:
+    resume_collector()
 
 
 def _release_build(config: MkDocsConfig, state: dict[str, Any]) -> None:
@@ -318,6 +362,7 @@ def _release_build(config: MkDocsConfig, state: dict[str, Any]) -> None:
     index = getattr(search, "search_index", None)
     if index is not None:
         index.entries = []
+    state.pop("fragments", None)
 
 
 def _delete_stale_outputs(config: MkDocsConfig) -> None:
@@ -327,7 +372,8 @@ def _delete_stale_outputs(config: MkDocsConfig) -> None:
     render = STATE.render(state["lang"])
     site_dir = Path(config.site_dir)
     written = {file.dest_uri for file in state["files"] if not file.inclusion.is_excluded()}
-    written |= {*config.theme.static_templates, "sitemap.xml.gz", "search/search_index.json"}
+    written |= {*config.theme.static_templates, "sitemap.xml", "sitemap.xml.gz",
+                "search/search_index.json"}
     for stale in sorted(render.outputs - written):
         path = site_dir / stale
         path.unlink(missing_ok=True)
@@ -370,16 +416,10 @@ EMPTY_HEADER_CELL = re.compile(r"<th((?:\s[^>]*)?)>\s*</th>")
 
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     """An empty corner of a table (``| | a | b |``, as in the examples' READMEs) is a data
-    cell, not a header without a name (axe-core empty-table-header). The explorer's plain
-    list goes in after Markdown, which need not parse it."""
+    cell, not a header without a name (axe-core empty-table-header). Generated HTML blocks
+    go in after Markdown, which need not parse them (``site.raw_html``)."""
     html = EMPTY_HEADER_CELL.sub(r"<td\1></td>", html)
-    if page.file.src_uri != publish.EXPLORER_URI:
-        return html
-    state = _state_of(config)
-    fallback = publish.explorer_fallback(state["catalog"], state["lang"],
-                                         config.use_directory_urls)
-    return re.sub(r"<!-- atlas:explorer-fallback [0-9a-f]+ -->", lambda _: fallback, html,
-                  count=1)
+    return site.insert_fragments(html, _state_of(config).get("fragments", {}))
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:

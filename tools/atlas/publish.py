@@ -15,11 +15,11 @@ only decide where the results go.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from atlas.catalog import Catalog, Entry
@@ -29,10 +29,14 @@ from atlas.site import (
     _CJK_GAP,
     LABELS,
     LANGUAGE_NAMES,
+    Memo,
+    entry_page_path,
     escape_attr,
     huggingface_url,
     license_name,
     makers,
+    memoized,
+    raw_html,
     topic_name,
 )
 
@@ -88,11 +92,6 @@ EXPLORER_LABELS: dict[str, dict[str, str]] = {
 # Shared helpers
 
 
-def entry_page_path(entry_id: str, directory_urls: bool = True) -> str:
-    """The entry page's path relative to the site root, as MkDocs writes it."""
-    return f"entries/{entry_id}/" if directory_urls else f"entries/{entry_id}.html"
-
-
 def plain(text: str) -> str:
     """Folded YAML text as a reader sees it: one space between words, none between hanzi."""
     return _CJK_GAP.sub("", " ".join(str(text).split()))
@@ -129,25 +128,52 @@ def entry_schema_url(catalog: Catalog) -> str:
 def catalog_export(catalog: Catalog, site_url: str | None = None,
                    directory_urls: bool = True) -> dict[str, Any]:
     """The whole catalog as one JSON document (entries sorted by id, so builds are stable)."""
+    entries = [export_record(entry, site_url, directory_urls)
+               for entry in sorted(catalog.entries, key=lambda e: e.id)]
+    return {**_export_head(catalog, len(entries)), "entries": entries}
+
+
+def export_record(entry: Entry, site_url: str | None = None, directory_urls: bool = True
+                  ) -> dict[str, Any]:
+    record: dict[str, Any] = {"id": entry.id, **entry.data}
+    page = absolute(site_url, entry_page_path(entry.id, directory_urls))
+    if page:
+        record["page"] = page
+    return record
+
+
+def _export_head(catalog: Catalog, count: int) -> dict[str, Any]:
     schema_url = entry_schema_url(catalog)
-    entries = []
-    for entry in sorted(catalog.entries, key=lambda e: e.id):
-        record: dict[str, Any] = {"id": entry.id, **entry.data}
-        page = absolute(site_url, entry_page_path(entry.id, directory_urls))
-        if page:
-            record["page"] = page
-        entries.append(record)
     return {
         "$schema": schema_url.rsplit("/", 1)[0] + "/" + EXPORT_SCHEMA_NAME
         if "/" in schema_url else EXPORT_SCHEMA_NAME,
         "version": EXPORT_VERSION,
         "schema": schema_url,
-        "count": len(entries),
+        "count": count,
         "topics": [{"id": t.id, "name": t.name, "parent": t.parent,
                     **({"formerly": list(t.formerly)} if t.formerly else {})}
                    for t in catalog.topics.values()],
-        "entries": entries,
     }
+
+
+def catalog_json(catalog: Catalog, site_url: str | None = None, directory_urls: bool = True,
+                 memo: Memo | None = None) -> str:
+    """catalog.json: ``catalog_export`` as JSON indented by one space. Each entry is
+    written on its own (with a ``memo``, once while it is unchanged): Python's JSON encoder
+    is slow at indenting, and the file holds the whole catalog."""
+    def written(entry: Entry) -> str:
+        text = json.dumps(export_record(entry, site_url, directory_urls), ensure_ascii=False,
+                          indent=1)
+        return "\n".join("  " + line for line in text.split("\n"))  # two levels down
+
+    entries = sorted(catalog.entries, key=lambda e: e.id)
+    head = json.dumps({**_export_head(catalog, len(entries)), "entries": []},
+                      ensure_ascii=False, indent=1)
+    if not entries:
+        return head + "\n"
+    items = [memoized(memo, ("export", id(entry), site_url, directory_urls), (entry,),
+                      partial(written, entry)) for entry in entries]
+    return head.removesuffix("[]\n}") + "[\n" + ",\n".join(items) + "\n ]\n}\n"
 
 
 def export_schema(rules: Rules) -> dict[str, Any]:
@@ -466,12 +492,13 @@ def fetched_dates(activity: Iterable[Activity]) -> str | None:
 
 
 def explorer_data(catalog: Catalog, lang: str, directory_urls: bool = True,
-                  activity: Mapping[str, Activity] | None = None) -> dict[str, Any]:
+                  activity: Mapping[str, Activity] | None = None, memo: Memo | None = None
+                  ) -> dict[str, Any]:
     """The explorer's static JSON: its labels, its columns, its facets and their
     vocabularies (read from the schema, so the script keeps no copy), the topic tree and
     every entry; with the metadata, stars, last activity and when they were fetched."""
-    activity = {key: value for key, value in (activity or {}).items()
-                if key in {entry.id for entry in catalog.entries}}
+    listed = {entry.id for entry in catalog.entries}
+    activity = {key: value for key, value in (activity or {}).items() if key in listed}
     topics = []
 
     def walk(parent: str | None, depth: int) -> None:
@@ -488,7 +515,9 @@ def explorer_data(catalog: Catalog, lang: str, directory_urls: bool = True,
         "columns": explorer_columns(lang, bool(activity)),
         "facets": explorer_facets(catalog, lang, bool(activity)),
         "topics": topics,
-        "entries": [explorer_record(e, catalog, lang, activity.get(e.id))
+        "entries": [memoized(memo, ("record", lang, id(e), id(catalog.topics),
+                                    activity.get(e.id)), (e, catalog.topics),
+                             partial(explorer_record, e, catalog, lang, activity.get(e.id)))
                     for e in sorted(catalog.entries, key=lambda e: (e.title.casefold(), e.id))],
     }
     if activity:
@@ -497,22 +526,19 @@ def explorer_data(catalog: Catalog, lang: str, directory_urls: bool = True,
 
 
 def explorer_json(catalog: Catalog, lang: str, directory_urls: bool = True,
-                  activity: Mapping[str, Activity] | None = None) -> str:
-    return json.dumps(explorer_data(catalog, lang, directory_urls, activity),
+                  activity: Mapping[str, Activity] | None = None, memo: Memo | None = None
+                  ) -> str:
+    return json.dumps(explorer_data(catalog, lang, directory_urls, activity, memo),
                       ensure_ascii=False, separators=(",", ":"))
 
 
-EXPLORER_FALLBACK = "<!-- atlas:explorer-fallback {digest} -->"
-
-
 def explorer_page(catalog: Catalog, lang: str, directory_urls: bool = True,
-                  suggest_url: str | None = None, *, inline: bool = True) -> str:
+                  suggest_url: str | None = None, fragments: dict[str, str] | None = None,
+                  memo: Memo | None = None) -> str:
     """The explorer page: a plain HTML list of every entry, which the script replaces.
 
-    The list (every catalog string HTML-escaped) is one raw HTML block. With ``inline=False``
-    the page holds only a marker naming the list's digest, and the build puts the list in
-    after Markdown has run (``explorer_fallback``): Markdown need not parse a block that
-    grows with the catalog, and the page still changes whenever the list does.
+    The list (every catalog string HTML-escaped) is one raw HTML block, which grows with
+    the catalog: with ``fragments`` the build puts it in after Markdown (``raw_html``).
     """
     t, e = LABELS[lang], EXPLORER_LABELS[lang]
     root = "../../" if directory_urls else "../"
@@ -527,53 +553,54 @@ def explorer_page(catalog: Catalog, lang: str, directory_urls: bool = True,
         links.append(f"[{t['suggest']}]({escape_attr(suggest_url)})")
     lines += [" · ".join(links), ""]
     data_src = root + EXPLORER_DATA_URI
-    fallback = explorer_fallback(catalog, lang, directory_urls)
     lines.append(f'<div class="atlas-explorer" data-src="{escape_attr(data_src)}" '
                  f'data-root="{root}">')
     lines.append(f'<p class="atlas-explorer__noscript">{escape_attr(e["noscript"])}</p>')
-    lines.append(fallback if inline else EXPLORER_FALLBACK.format(
-        digest=hashlib.blake2b(fallback.encode(), digest_size=16).hexdigest()))
+    lines.append(raw_html(explorer_fallback(catalog, lang, directory_urls, memo), fragments))
     lines += ["</div>", ""]
     return "\n".join(lines)
 
 
-def explorer_fallback(catalog: Catalog, lang: str, directory_urls: bool = True) -> str:
+def explorer_fallback(catalog: Catalog, lang: str, directory_urls: bool = True,
+                      memo: Memo | None = None) -> str:
     """Every entry as an HTML list item, for readers without JavaScript."""
+    items = [memoized(memo, ("fallback", lang, id(entry), directory_urls), (entry,),
+                      partial(_fallback_item, entry, lang, directory_urls))
+             for entry in sorted(catalog.entries, key=lambda x: (x.title.casefold(), x.id))]
+    return "\n".join(['<ol class="atlas-explorer__fallback">', *items, "</ol>"])
+
+
+def _fallback_item(entry: Entry, lang: str, directory_urls: bool) -> str:
     t = LABELS[lang]
-    root = "../../" if directory_urls else "../"
-    lines = ['<ol class="atlas-explorer__fallback">']
-    for entry in sorted(catalog.entries, key=lambda x: (x.title.casefold(), x.id)):
-        href = root + entry_page_path(entry.id, directory_urls)
-        translated = entry.translated(lang)
-        facts = [t[entry.kind], t[entry.level], t[entry.access]]
-        if entry.year is not None:
-            facts.append(str(entry.year))
-        lines.append(
-            f'<li data-id="{escape_attr(entry.id)}"><a href="{escape_attr(href)}">'
+    href = ("../../" if directory_urls else "../") + entry_page_path(entry.id, directory_urls)
+    translated = entry.translated(lang)
+    facts = [t[entry.kind], t[entry.level], t[entry.access]]
+    if entry.year is not None:
+        facts.append(str(entry.year))
+    return (f'<li data-id="{escape_attr(entry.id)}"><a href="{escape_attr(href)}">'
             f"{escape_attr(entry.title)}</a>"
             + (f" ({escape_attr(translated)})" if translated else "")
             + f" · {escape_attr(' · '.join(facts))}"
             + f"<br>{escape_attr(entry.text('description', lang))}</li>")
-    lines.append("</ol>")
-    return "\n".join(lines)
 
 
 def site_outputs(catalog: Catalog, lang: str, site_url: str | None, site_name: str,
                  directory_urls: bool = True, primary: bool = True,
                  suggest_url: str | None = None,
-                 activity: Mapping[str, Activity] | None = None, inline_explorer: bool = True
+                 activity: Mapping[str, Activity] | None = None,
+                 fragments: dict[str, str] | None = None, memo: Memo | None = None
                  ) -> dict[str, str]:
-    """Every file this module adds to one language's build, as {path: text} (the
-    explorer's list is left for the build to put in unless ``inline_explorer``)."""
+    """Every file this module adds to one language's build, as {path: text}. ``fragments``
+    as for ``site.generate_pages``; with a ``memo`` (``make serve``), what is made of each
+    entry is kept from one build to the next."""
     outputs = {
-        EXPLORER_URI: explorer_page(catalog, lang, directory_urls, suggest_url,
-                                    inline=inline_explorer),
-        EXPLORER_DATA_URI: explorer_json(catalog, lang, directory_urls, activity),
+        EXPLORER_URI: explorer_page(catalog, lang, directory_urls, suggest_url, fragments,
+                                    memo),
+        EXPLORER_DATA_URI: explorer_json(catalog, lang, directory_urls, activity, memo),
         "feed.xml": atom_feed(catalog, lang, site_url, site_name, directory_urls),
     }
     if primary:  # language-independent: only at the root of the site
-        outputs["catalog.json"] = json.dumps(catalog_export(catalog, site_url, directory_urls),
-                                             ensure_ascii=False, indent=1) + "\n"
+        outputs["catalog.json"] = catalog_json(catalog, site_url, directory_urls, memo)
         outputs["schema.json"] = json.dumps(rules_of(catalog).schema, ensure_ascii=False,
                                             indent=2) + "\n"
         outputs[EXPORT_SCHEMA_NAME] = json.dumps(export_schema(rules_of(catalog)),

@@ -11,21 +11,24 @@ character (``pymdownx.escapeall`` makes any escaped character literal).
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import html
 import json
+import posixpath
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from atlas.catalog import Catalog, Entry, Topic
 from atlas.paths import LearningPath, Step, start_here_for
 from atlas.refresh.activity import Activity
 from atlas.rules import Rules
 
+T = TypeVar("T")
 LANGS = ("en", "zh")
 RELATED_LIMIT = 5
 NEWEST_LIMIT = 10  # entries on the home page's "newest" list
@@ -165,6 +168,11 @@ def escape_md(text: Any) -> str:
 
 def escape_attr(text: Any) -> str:
     return html.escape(" ".join(str(text).split()), quote=True)
+
+
+def escape_text(text: Any) -> str:
+    """Contributor text as literal HTML text, spaced as ``escape_md`` spaces it."""
+    return html.escape(_CJK_GAP.sub("", " ".join(str(text).split())), quote=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -314,6 +322,11 @@ def entry_uri(entry: Entry) -> str:
     return f"entries/{entry.id}.md"
 
 
+def entry_page_path(entry_id: str, directory_urls: bool = True) -> str:
+    """The entry page's path relative to the site root, as MkDocs writes it."""
+    return f"entries/{entry_id}/" if directory_urls else f"entries/{entry_id}.html"
+
+
 def topic_uri(topic_id: str) -> str:
     return f"topics/{topic_id}/index.md"
 
@@ -327,10 +340,49 @@ def kind_uri(kind: str) -> str:
     return f"catalog/{kind_plural(kind)}.md"
 
 
+def page_href(from_uri: str, to_uri: str, directory_urls: bool = True) -> str:
+    """The link MkDocs writes from one source page to another (what ``relative`` becomes)."""
+    def url(uri: str) -> str:
+        stem = uri.removesuffix(".md")
+        if not directory_urls:
+            return stem + ".html"
+        if stem == "index" or stem.endswith("/index"):
+            return stem.removesuffix("index")
+        return stem + "/"
+
+    base = url(from_uri).rsplit("/", 1)[0]
+    target = url(to_uri)
+    href = posixpath.relpath(target, base or ".")
+    return href + "/" if target.endswith("/") and not href.endswith("/") else href
+
+
 def relative(from_uri: str, to_uri: str) -> str:
     """A Markdown link from one source file to another (MkDocs resolves .md links)."""
     depth = from_uri.count("/")
     return "../" * depth + to_uri
+
+
+FRAGMENT = "<!-- atlas:fragment {digest} -->"
+FRAGMENT_PATTERN = re.compile(r"<!-- atlas:fragment ([0-9a-f]{32}) -->")
+
+
+def raw_html(block: str, fragments: dict[str, str] | None) -> str:
+    """A block of HTML in a generated page. Markdown passes HTML through, but parses it
+    tag by tag on the way; with ``fragments`` (the build's) the page holds only a marker
+    naming the block's digest, and ``insert_fragments`` puts the block in after Markdown has
+    run. The marker changes with the block, so a page's Markdown still says what it shows."""
+    if fragments is None:
+        return block
+    key = hashlib.blake2b(block.encode(), digest_size=16).hexdigest()
+    fragments[key] = block
+    return FRAGMENT.format(digest=key)
+
+
+def insert_fragments(html_text: str, fragments: Mapping[str, str]) -> str:
+    """The HTML Markdown made of a page, its ``raw_html`` markers replaced by their blocks."""
+    if "<!-- atlas:fragment " not in html_text:
+        return html_text
+    return FRAGMENT_PATTERN.sub(lambda match: fragments[match.group(1)], html_text)
 
 
 def tag_anchor(tag: str) -> str:
@@ -357,13 +409,18 @@ def makers(entry: Entry) -> list[str]:
     return entry.authors or [name for name in (entry.developer, entry.creator) if name]
 
 
-def entry_byline(entry: Entry) -> str:
+def byline_text(entry: Entry) -> str:
+    """Who made it (three names at most) and when, as plain text."""
     people = makers(entry)
     shown = ", ".join(people[:3]) + (" et al." if len(people) > 3 or entry.et_al else "")
     bits = [shown] if shown else []
     if entry.year is not None:
         bits.append(str(entry.year))
-    return escape_md(", ".join(bits))
+    return ", ".join(bits)
+
+
+def entry_byline(entry: Entry) -> str:
+    return escape_md(byline_text(entry))
 
 
 class Memo:
@@ -377,10 +434,12 @@ class Memo:
     """
 
     def __init__(self) -> None:
-        self.previous: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
-        self.current: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+        self.previous: dict[tuple[Any, ...], tuple[Any, tuple[Any, ...]]] = {}
+        self.current: dict[tuple[Any, ...], tuple[Any, tuple[Any, ...]]] = {}
 
-    def get(self, key: tuple[Any, ...], keep: tuple[Any, ...], make: Callable[[], str]) -> str:
+    def get(self, key: tuple[Any, ...], keep: tuple[Any, ...], make: Callable[[], T]) -> T:
+        """What ``make`` returns, made only if ``key`` is new (the value is shared: it must
+        not be changed)."""
         found = self.current.get(key) or self.previous.get(key)
         if found is None:
             found = (make(), keep)
@@ -391,12 +450,39 @@ class Memo:
         self.previous, self.current = self.current, {}
 
 
+def memoized(memo: Memo | None, key: tuple[Any, ...], keep: tuple[Any, ...],
+             make: Callable[[], T]) -> T:
+    """``memo.get``, or simply what ``make`` returns when there is no memo."""
+    return make() if memo is None else memo.get(key, keep, make)
+
+
 def list_item(entry: Entry, lang: str, from_uri: str, activity: Activity | None,
-              memo: Memo | None) -> str:
-    if memo is None:
-        return entry_list_item(entry, lang, from_uri, activity)
-    return memo.get(("item", lang, id(entry), from_uri, activity), (entry,),
-                    lambda: entry_list_item(entry, lang, from_uri, activity))
+              memo: Memo | None, directory_urls: bool = True) -> str:
+    """An entry as an item of a topic's or a kind's list (HTML: see ``entry_list_html``)."""
+    return memoized(memo, ("item", lang, id(entry), from_uri, activity, directory_urls),
+                    (entry,), lambda: entry_list_html(entry, lang, from_uri, activity,
+                                                      directory_urls))
+
+
+def entry_list_html(entry: Entry, lang: str, from_uri: str, activity: Activity | None = None,
+                    directory_urls: bool = True) -> str:
+    """``entry_list_item`` as the HTML Markdown makes of it, for the long lists of topic
+    and kind pages, which go in as ``raw_html`` (Markdown's inline pass over thousands of
+    links was most of the time those pages took to render)."""
+    head = (f'<a href="{escape_attr(page_href(from_uri, entry_uri(entry), directory_urls))}">'
+            f"{escape_text(entry.title)}</a>")
+    translated = entry.translated(lang)
+    if translated:
+        head += f" ({escape_text(translated)})"
+    byline = byline_text(entry)
+    if byline:
+        head += f" · {escape_text(byline)}"
+    return (f"<li>{head} {badges(entry, lang, activity)}<br />\n  "
+            f"{escape_text(entry.text('description', lang))}</li>")
+
+
+def html_list(items: Iterable[str], fragments: dict[str, str] | None) -> str:
+    return raw_html("\n".join(["<ul>", *items, "</ul>"]), fragments)
 
 
 def entry_list_item(entry: Entry, lang: str, from_uri: str,
@@ -620,8 +706,8 @@ def _sort_key(entry: Entry) -> tuple[str, str]:
 
 
 def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = None,
-              activity: Mapping[str, Activity] | None = None, memo: Memo | None = None
-              ) -> str:
+              activity: Mapping[str, Activity] | None = None, memo: Memo | None = None,
+              directory_urls: bool = True, fragments: dict[str, str] | None = None) -> str:
     t = LABELS[lang]
     uri = kind_uri(kind)
     entries = [e for e in catalog.entries if e.kind == kind]
@@ -633,8 +719,8 @@ def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = Non
     for topic, members in _entries_by_main_topic(entries, catalog):
         link = relative(uri, topic_uri(topic.id))
         lines += [f"## [{escape_md(topic_name(topic, lang))}]({link})", ""]
-        lines += [list_item(entry, lang, uri, activity.get(entry.id), memo)
-                  for entry in members]
+        lines.append(html_list((list_item(entry, lang, uri, activity.get(entry.id), memo,
+                                          directory_urls) for entry in members), fragments))
         lines.append("")
     lines += status_note((activity.get(entry.id) for entry in entries), lang)
     return "\n".join(lines)
@@ -642,11 +728,16 @@ def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = Non
 
 def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | None,
                learn_pages: set[str], activity: Mapping[str, Activity] | None = None,
-               memo: Memo | None = None) -> str:
+               memo: Memo | None = None, listed: list[Entry] | None = None,
+               directory_urls: bool = True, fragments: dict[str, str] | None = None) -> str:
+    """A topic's page; ``listed`` are its entries if the caller has them (grouping the
+    catalog once for every topic keeps the site's generation linear in its size)."""
     t = LABELS[lang]
     activity = activity or {}
     uri = topic_uri(topic.id)
-    members = sorted((e for e in catalog.entries if topic.id in e.topics), key=_sort_key)
+    if listed is None:
+        listed = [e for e in catalog.entries if topic.id in e.topics]
+    members = sorted(listed, key=_sort_key)
     lines = [f"# {escape_md(topic_name(topic, lang))}", "",
              escape_md(topic.description.get(lang) or topic.description.get("en", "")), ""]
     by_id = {entry.id: entry for entry in members}
@@ -681,8 +772,8 @@ def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | Non
         of_kind = [e for e in members if e.kind == kind]
         if of_kind:
             lines += [f"### {t[kind_plural(kind)]} {{ data-search-exclude }}", ""]
-            lines += [list_item(entry, lang, uri, activity.get(entry.id), memo)
-                      for entry in of_kind]
+            lines.append(html_list((list_item(entry, lang, uri, activity.get(entry.id), memo,
+                                              directory_urls) for entry in of_kind), fragments))
             lines.append("")
     if not members:
         lines += [t["no_entries"], ""]
@@ -852,9 +943,13 @@ def paths_index_page(catalog: Catalog, lang: str) -> str:
     return "\n".join(lines)
 
 
-def tags_page(catalog: Catalog, lang: str) -> str:
+def tags_page(catalog: Catalog, lang: str, directory_urls: bool = True,
+              fragments: dict[str, str] | None = None) -> str:
+    """Every tag with its entries. The lists are HTML (``raw_html``): as Markdown, thousands
+    of links made this the slowest page of the site to render, and it is rendered again
+    whenever an entry is added."""
     t = LABELS[lang]
-    uri = "catalog/tags.md"
+    root = "../../" if directory_urls else "../"
     by_tag: dict[str, list[Entry]] = defaultdict(list)
     for entry in catalog.entries:
         for tag in entry.data.get("tags", []):
@@ -865,10 +960,10 @@ def tags_page(catalog: Catalog, lang: str) -> str:
                           for tag in sorted(by_tag)))
     lines.append("")
     for tag in sorted(by_tag):
-        lines += [f"## {escape_md(tag)} {{ #{tag_anchor(tag)} }}", ""]
-        lines += [f"- [{escape_md(e.title)}]({relative(uri, entry_uri(e))})"
-                  for e in sorted(by_tag[tag], key=_sort_key)]
-        lines.append("")
+        items = [f'<li><a href="{escape_attr(root + entry_page_path(e.id, directory_urls))}">'
+                 f"{escape_attr(e.title)}</a></li>" for e in sorted(by_tag[tag], key=_sort_key)]
+        lines += [f"## {escape_md(tag)} {{ #{tag_anchor(tag)} }}", "",
+                  raw_html("\n".join(["<ul>", *items, "</ul>"]), fragments), ""]
     return "\n".join(lines)
 
 
@@ -936,14 +1031,17 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
                    project_root: Path, learn_pages: set[str],
                    edit_base: str | None = None, repo_url: str | None = None,
                    activity: Mapping[str, Activity] | None = None, memo: Memo | None = None,
-                   learn_titles: Mapping[str, str] | None = None) -> dict[str, str]:
+                   learn_titles: Mapping[str, str] | None = None,
+                   directory_urls: bool = True, fragments: dict[str, str] | None = None
+                   ) -> dict[str, str]:
     """Every generated page, as {source path: Markdown}. ``learn_titles`` are the Learn
     pages' headings (``learn/<name>.md`` -> title), which path steps show. ``activity`` (from
     catalog/metadata.json) adds stars, activity and badges to the entries it covers; the
     others' pages are exactly as without it.
 
     With a ``memo`` (``make serve``), entry pages and list items whose inputs are the same
-    as last time are taken from it instead of being written again.
+    as last time are taken from it instead of being written again. With ``fragments`` (the
+    build's), big HTML blocks are left out of the Markdown: see ``raw_html``.
     """
     pages: dict[str, str] = {}
     activity = activity or {}
@@ -964,17 +1062,23 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
                    edit_url, repo_url, facts)
             pages[entry_uri(entry)] = memo.get(key, (entry, *others, catalog.topics), make)
     for kind in catalog.kinds:
-        pages[kind_uri(kind)] = kind_page(kind, catalog, lang, repo_url, activity, memo)
-    pages["catalog/tags.md"] = tags_page(catalog, lang)
+        pages[kind_uri(kind)] = kind_page(kind, catalog, lang, repo_url, activity, memo,
+                                          directory_urls, fragments)
+    pages["catalog/tags.md"] = tags_page(catalog, lang, directory_urls, fragments)
     pages.update(redirect_pages(catalog, lang))
     pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
     pages[PATHS_INDEX_URI] = paths_index_page(catalog, lang)
     for path in catalog.paths:
         pages[path_uri(path.id)] = path_page(path, catalog, lang, learn_titles)
+    by_topic: dict[str, list[Entry]] = defaultdict(list)
+    for entry in catalog.entries:
+        for topic_id in dict.fromkeys(entry.topics):
+            by_topic[topic_id].append(entry)
     for topic in catalog.topics.values():
         example = examples.get(topic.id)
         pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages,
-                                                activity, memo)
+                                                activity, memo, by_topic[topic.id],
+                                                directory_urls, fragments)
         if example:
             pages[f"topics/{topic.id}/example.md"] = example_page(
                 example, lang, project_root, repo_url, topic_name(topic, lang))
