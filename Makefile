@@ -51,13 +51,13 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null); \
 	else echo "make browser: the browser tests need /usr/bin/chromium; run: sudo apt-get install chromium fonts-noto-cjk (they are skipped until then)"; fi
 
-# One pytest-xdist worker a core; tests/conftest.py keeps tests that share a fixture together.
+# One pytest-xdist worker a core (each worker builds the site for its browser tests).
 test: lint browser
-	$(PY) -m pytest -n auto --dist loadgroup --durations=25
+	$(PY) -m pytest -n auto --durations=25
 
 # The edit-test loop: everything except example training to its bar and the browser.
 test-fast: $(VENV)/.test
-	$(PY) -m pytest -n auto --dist loadgroup -m "not slow and not browser"
+	$(PY) -m pytest -n auto -m "not slow and not browser"
 
 # ruff and mypy, at the versions pyproject.toml pins (pre-commit runs the same ruff).
 lint: $(VENV)/.test

@@ -253,23 +253,3 @@ def pytest_report_header(config: pytest.Config) -> str | None:
                 "is left out (`make test` installs it)")
     return None
 
-
-def _worker_group(item: pytest.Item) -> str:
-    """The pytest-xdist group of a test: tests that share an expensive fixture share one.
-
-    The built site (a full ``mkdocs build``) is a session fixture, so every test that uses it
-    runs on one worker; so does each example's row of test_examples_common.py (its short run
-    is shared), and the rest of each module (its module-scoped fixtures run once).
-    """
-    if "built_site" in getattr(item, "fixturenames", ()):
-        return "built-site"
-    callspec = getattr(item, "callspec", None)
-    if item.path.name == "test_examples_common.py" and callspec and "example" in callspec.params:
-        return f"example-{callspec.params['example']}"
-    return item.path.relative_to(ROOT).as_posix()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`make test` runs the suite on pytest-xdist workers with ``--dist loadgroup``."""
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_worker_group(item)))
