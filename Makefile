@@ -51,13 +51,15 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null); \
 	else echo "make browser: the browser tests need /usr/bin/chromium; run: sudo apt-get install chromium fonts-noto-cjk (they are skipped until then)"; fi
 
-# One pytest-xdist worker a core (each worker builds the site for its browser tests).
+# One pytest-xdist worker a core; a test module stays on one worker (--dist loadscope), so
+# that a module's shared fixture (an example's default run) runs once. The site is built once
+# for all workers (conftest.py: shared_site).
 test: lint browser
-	$(PY) -m pytest -n auto --durations=25
+	$(PY) -m pytest -n auto --dist loadscope --durations=25
 
 # The edit-test loop: everything except example training to its bar and the browser.
 test-fast: $(VENV)/.test
-	$(PY) -m pytest -n auto -m "not slow and not browser"
+	$(PY) -m pytest -n auto --dist loadscope -m "not slow and not browser"
 
 # ruff and mypy, at the versions pyproject.toml pins (pre-commit runs the same ruff).
 lint: $(VENV)/.test

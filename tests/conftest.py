@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import functools
+import fcntl
 import importlib.util
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
-import threading
 from collections.abc import Callable, Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -135,45 +135,69 @@ def run_atlas(*args: str, cwd: Path = ROOT, timeout: float = 120) -> subprocess.
                           text=True, timeout=timeout)
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
+@dataclass(frozen=True)
+class SharedSite:
+    """The built site of this test run: its folder and the loopback URL it is served at."""
+
+    directory: Path
+    url: str
 
 
-@pytest.fixture(scope="session")
-def site_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadingHTTPServer]:
-    """A loopback HTTP server for the built site, bound first so the build knows its URL."""
-    site_dir = tmp_path_factory.mktemp("site")
-    handler = functools.partial(_QuietHandler, directory=str(site_dir))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.site_dir = site_dir  # type: ignore[attr-defined]
-    yield server
-    server.server_close()
-
-
-@pytest.fixture(scope="session")
-def built_site(site_server: ThreadingHTTPServer) -> Path:
-    """The real catalog and docs built once per test session with `mkdocs build --strict`.
-
-    The site URL is the test server's, as in deployment, so that instant navigation (which
-    only takes over links listed in sitemap.xml) works in the browser tests.
-    """
-    site_dir: Path = site_server.site_dir  # type: ignore[attr-defined]
-    url = f"http://127.0.0.1:{site_server.server_address[1]}/"
+def build_and_serve(site_dir: Path, watch: int) -> dict[str, str]:
+    """Start a server for SITE_DIR that lives as long as process WATCH, then build the real
+    catalog and docs into it with `mkdocs build --strict`. The site URL is the server's, as in
+    deployment, so that instant navigation (which only takes over links listed in
+    sitemap.xml) works in the browser tests. Returns the record the other workers read."""
+    site_dir.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "serve_site.py"),
+                               str(site_dir), str(watch)], stdout=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    assert server.stdout is not None
+    url = f"http://127.0.0.1:{int(server.stdout.readline())}/"
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
                              "-d", str(site_dir)], cwd=ROOT, capture_output=True, text=True,
-                            timeout=600, env={**os.environ, "ATLAS_SITE_URL": url})
-    assert result.returncode == 0, result.stderr
-    return site_dir
+                            timeout=900, env={**os.environ, "ATLAS_SITE_URL": url})
+    record = {"directory": str(site_dir), "url": url}
+    if result.returncode != 0:
+        record["error"] = f"mkdocs build --strict failed:\n{result.stderr}"
+    return record
 
 
 @pytest.fixture(scope="session")
-def site_url(built_site: Path, site_server: ThreadingHTTPServer) -> Iterator[str]:
+def shared_site(tmp_path_factory: pytest.TempPathFactory) -> SharedSite:
+    """The site, built once per test run however many pytest-xdist workers need it.
+
+    The first worker to ask builds it under a file lock and starts a server that outlives it
+    until the whole run ends; the others wait on the lock and read where it is. A failed build
+    is recorded too, so that it fails each site test at once instead of being rebuilt.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if worker else base  # xdist: one basetemp a worker, under the run's
+    record_file = root / "shared-site.json"
+    with open(root / "shared-site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if record_file.exists():
+            record = json.loads(record_file.read_text(encoding="utf-8"))
+        else:
+            # The run's process: xdist's controller starts the workers; without xdist, this one.
+            record = build_and_serve(root / "site", os.getppid() if worker else os.getpid())
+            record_file.write_text(json.dumps(record), encoding="utf-8")
+    if "error" in record:
+        pytest.fail(record["error"], pytrace=False)
+    return SharedSite(Path(record["directory"]), record["url"])
+
+
+@pytest.fixture(scope="session")
+def built_site(shared_site: SharedSite) -> Path:
+    """The folder of the real catalog and docs built with `mkdocs build --strict`."""
+    return shared_site.directory
+
+
+@pytest.fixture(scope="session")
+def site_url(shared_site: SharedSite) -> str:
     """The built site served over HTTP on loopback (search's worker and fetch need HTTP)."""
-    thread = threading.Thread(target=site_server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{site_server.server_address[1]}/"
-    site_server.shutdown()
+    return shared_site.url
 
 
 CHROMIUM = Path("/usr/bin/chromium")
