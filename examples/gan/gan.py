@@ -154,7 +154,7 @@ def generator_loss(d: nn.Module, fake: torch.Tensor, kind: str) -> torch.Tensor:
 DEFAULTS = {
     "images": {"steps": 8000, "noise": 32, "codes": 10, "hidden": 256, "depth": 2,
                "batch_size": 128, "r1": 1.0, "info": 0.0},
-    "points": {"steps": 3000, "noise": 8, "codes": 8, "hidden": 128, "depth": 3,
+    "points": {"steps": 3000, "noise": 12, "codes": 8, "hidden": 128, "depth": 3,
                "batch_size": 256, "r1": 2.0, "info": 1.0},
 }
 
