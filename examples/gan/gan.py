@@ -20,6 +20,17 @@ One more ingredient makes small GANs train reliably: the R1 penalty (Mescheder e
 (gamma / 2) E_data |grad_x D(x)|^2, which stops D from growing steep walls around the few real
 points it has seen; without it (--r1 0) D memorises the 1,347 training digits and G collapses.
 
+On the ring a continuous G of one Gaussian must also lay a thin bridge of samples between
+neighbouring modes. A one-hot code c joined to z lets G jump instead, but nothing makes it use
+the code: InfoGAN (Chen et al., 2016) does, by maximising a lower bound on the mutual
+information between the code and the sample,
+
+    I(c; G(z, c)) >= E_{c, z}[log Q(c | G(z, c))] + H(c),
+
+with Q a classifier trained with G to name the code from the sample. G's loss gains
+--info * cross_entropy(Q(G(z, c)), c); each code then has to draw something Q can tell apart,
+and a mode each is the easiest way (--info 0, the default for digits, leaves it out).
+
 The losses above say little about sample quality (D's loss hovers near log 4 when the game is
 balanced, whatever G draws), so samples are scored by the shared judge (examples/judge.py): a
 copying test, precision and recall, an unbiased two-sample distance, and for digits the share a
@@ -104,6 +115,17 @@ class Discriminator(nn.Module):
         return self.net(x).squeeze(-1)
 
 
+class CodeNamer(nn.Module):
+    """Q(c | x) of InfoGAN: a sample -> logits over the CODES values of the code."""
+
+    def __init__(self, dim: int, hidden: int, codes: int) -> None:
+        super().__init__()
+        self.net = mlp([dim, hidden, hidden, codes])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
 def discriminator_loss(d: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                        r1: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Logistic loss, real against fake, plus the R1 penalty on real samples. Returns both."""
@@ -131,9 +153,9 @@ def generator_loss(d: nn.Module, fake: torch.Tensor, kind: str) -> torch.Tensor:
 # Defaults that differ between images and 2-D points; each can be set on the command line.
 DEFAULTS = {
     "images": {"steps": 8000, "noise": 32, "codes": 10, "hidden": 256, "depth": 2,
-               "batch_size": 128, "r1": 1.0},
-    "points": {"steps": 3000, "noise": 8, "codes": 0, "hidden": 128, "depth": 3,
-               "batch_size": 256, "r1": 0.1},
+               "batch_size": 128, "r1": 1.0, "info": 0.0},
+    "points": {"steps": 3000, "noise": 12, "codes": 8, "hidden": 128, "depth": 3,
+               "batch_size": 256, "r1": 2.0, "info": 1.0},
 }
 
 
@@ -149,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the generator's loss (default: non-saturating)")
     parser.add_argument("--lr", type=float, default=2e-4, help="Adam, both networks")
     for name, kind in (("noise", int), ("codes", int), ("hidden", int), ("depth", int),
-                       ("batch_size", int), ("r1", float)):
+                       ("batch_size", int), ("r1", float), ("info", float)):
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind,
                             help=f"images: {DEFAULTS['images'][name]}, "
                                  f"points: {DEFAULTS['points'][name]}")
@@ -176,17 +198,23 @@ def average_gradients(run: runtime.Session, *modules: nn.Module) -> None:
                 p.grad.copy_(run.all_reduce_mean(p.grad))
 
 
-def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argparse.Namespace,
-          run: runtime.Session) -> list[dict]:
-    """Alternate one discriminator step and one generator step; returns the logged history."""
+def train(g: Generator, d: Discriminator, q: CodeNamer | None, train_data: torch.Tensor,
+          args: argparse.Namespace, run: runtime.Session) -> list[dict]:
+    """Alternate one discriminator step and one generator step (with Q, InfoGAN's code
+    namer, when Q is given); returns the logged history."""
     steps = run.options.steps
     # beta1 = 0.5: the usual GAN setting; momentum chases a moving opponent badly.
     opt_g = torch.optim.Adam(g.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    parts: dict[str, nn.Module | torch.optim.Optimizer] = {
+        "g": g, "d": d, "opt_g": opt_g, "opt_d": opt_d}
+    if q is not None:  # Q learns alongside G: both lower the same cross-entropy
+        opt_q = torch.optim.Adam(q.parameters(), lr=args.lr, betas=(0.5, 0.999))
+        parts |= {"q": q, "opt_q": opt_q}
     history: list[dict] = []
     start = 0
     if (state := run.load_checkpoint()) is not None:
-        for key, obj in (("g", g), ("d", d), ("opt_g", opt_g), ("opt_d", opt_d)):
+        for key, obj in parts.items():
             obj.load_state_dict(state[key])
         start, history = state["step"], state["history"]
     log_every = max(1, steps // 20)
@@ -207,13 +235,21 @@ def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argpar
             run.scaler.scale(d_loss).backward()
             average_gradients(run, d)
             run.scaler.step(opt_d)
-            # 2. Generator: one step against the updated discriminator.
+            # 2. Generator: one step against the updated discriminator; with InfoGAN, G and Q
+            #    also lower -log Q(c | G(z, c)), the code's cross-entropy.
             with run.autocast():
                 g_loss = generator_loss(d_fwd, fake, args.loss)
+                if q is not None:
+                    code = z[:, g.noise:].argmax(1)  # the one-hot part of the latent
+                    g_loss = g_loss + args.info * F.cross_entropy(q(fake).float(), code)
             opt_g.zero_grad(set_to_none=True)
+            if q is not None:
+                opt_q.zero_grad(set_to_none=True)
             run.scaler.scale(g_loss).backward()
-            average_gradients(run, g)
+            average_gradients(run, g, *([q] if q is not None else []))
             run.scaler.step(opt_g)
+            if q is not None:
+                run.scaler.step(opt_q)
             run.scaler.update()
             bar.update(1)
             if (step + 1) % log_every == 0 or step + 1 == steps:
@@ -223,8 +259,7 @@ def train(g: Generator, d: Discriminator, train_data: torch.Tensor, args: argpar
                 bar.set_postfix(d=f"{record['d_loss']:.3f}", g=f"{record['g_loss']:.3f}",
                                 refresh=False)
             if (step + 1) % run.options.checkpoint_every == 0 or step + 1 == steps:
-                run.save_checkpoint({"g": g.state_dict(), "d": d.state_dict(),
-                                     "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+                run.save_checkpoint({**{key: obj.state_dict() for key, obj in parts.items()},
                                      "step": step + 1, "history": history})
     return history
 
@@ -241,7 +276,8 @@ def evaluate(g: Generator, data, images: bool, args: argparse.Namespace,
         samples = g(noise.to(run.device)).float().cpu()
     score, reference = judge.score(samples), judge.reference()
     bars = digit_bar_records(score, reference) if images else point_bar_records(score, reference)
-    metrics = {"example": "gan", "data": data.name, "loss": args.loss,
+    metrics = {"example": "gan", "data": data.name, "loss": args.loss, "codes": args.codes,
+               "info": args.info,
                "judge": {"samples": score, "real": reference}}
     return metrics, bars, samples
 
@@ -251,6 +287,10 @@ def main(argv: list[str] | None = None) -> int:
     images = args.data in IMAGE_DATASETS
     if args.codes < 0:
         runtime.fail(f"--codes {args.codes}: must be 0 (no code) or more")
+    if args.info < 0:
+        runtime.fail(f"--info {args.info}: must be 0 (no InfoGAN term) or more")
+    if args.info > 0 and args.codes < 2:
+        runtime.fail(f"--info {args.info} needs a code to name: --codes 2 or more")
     try:
         data = load_images(args.data, args.data_dir) if images else load_points(args.data)
     except DataError as err:
@@ -264,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         g = Generator(args.noise, args.codes, args.hidden, args.depth, dim, images
                       ).to(run.device)
         d = Discriminator(dim, args.hidden, args.depth).to(run.device)
-        history = train(g, d, data.train.to(run.device), args, run)
+        q = CodeNamer(dim, args.hidden, args.codes).to(run.device) if args.info > 0 else None
+        history = train(g, d, q, data.train.to(run.device), args, run)
         digests = run.parameter_digests(nn.ModuleDict({"g": g, "d": d}))
         if run.is_main:  # rank 0 alone evaluates; the others wait for it at the session's end
             metrics, bars, samples = evaluate(g, data, images, args, run)
