@@ -173,7 +173,8 @@ class Decoder(nn.Module):
                 cdf = logits.softmax(-1).cumsum(-1)
                 level = (cdf < uniforms[:, i:i + 1]).sum(-1).clamp(max=self.levels - 1)
             levels[:, i] = level
-            canvas[:, self.pixel_index[i]] = level.float() / (self.levels - 1)
+            # A slice of the index, not an element: a 0-d index tensor would sync a GPU.
+            canvas[:, self.pixel_index[i:i + 1]] = level.float().unsqueeze(1) / (self.levels - 1)
         return levels
 
 
