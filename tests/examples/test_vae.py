@@ -36,8 +36,6 @@ def test_default_run_beats_the_categorical_mixture(default_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="reference run: pixel precision 0.628 < 0.70 (every pixel "
-                   "drawn independently from p(x | z) adds speckle); examples/vae/README.md")
 def test_default_samples_clear_the_judges_bar(default_run):
     _, m = default_run
     assert_judged(m, DIGIT_BARS, "neg_elbo_below_categorical_mixture")
