@@ -20,9 +20,12 @@ torch = pytest.importorskip("torch", reason="the examples need PyTorch: make .ve
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-# Two CPU threads per process: the machine CI runs on has two cores.
+# CPU threads per example process: the two cores of the machine CI runs on, or one when
+# pytest-xdist runs a worker on each core (two threads of one example would then contend with
+# the other worker for the same cores and slow both down).
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": os.environ.get(
-    "OMP_NUM_THREADS", "2")}
+    "OMP_NUM_THREADS", "1" if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1
+    else "2")}
 # The keys every example's metrics.json carries (examples/README.md, "Conventions").
 COMMON_KEYS = ("bars", "seconds", "device", "world_size", "seed", "steps")
 
