@@ -29,10 +29,10 @@ from conftest import (
     GOOD_BOOK,
     GOOD_MODEL,
     ROOT,
-    _QuietHandler,
     taxonomy_without_picks,
     write_entry,
 )
+from serve_site import QuietHandler
 from test_refresh import tool
 
 TODAY = dt.date(2026, 12, 1)
@@ -230,7 +230,7 @@ def test_the_site_builds_with_and_without_metadata(builds: dict[str, Path]) -> N
 
 @pytest.fixture(scope="module")
 def served(builds: dict[str, Path]) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(builds["with"]))
+    handler = functools.partial(QuietHandler, directory=str(builds["with"]))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
