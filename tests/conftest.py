@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,48 +144,83 @@ class SharedSite:
     url: str
 
 
-def build_and_serve(site_dir: Path, watch: int) -> dict[str, str]:
-    """Start a server for SITE_DIR that lives as long as process WATCH, then build the real
-    catalog and docs into it with `mkdocs build --strict`. The site URL is the server's, as in
-    deployment, so that instant navigation (which only takes over links listed in
-    sitemap.xml) works in the browser tests. Returns the record the other workers read."""
-    site_dir.mkdir(parents=True, exist_ok=True)
-    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "serve_site.py"),
-                               str(site_dir), str(watch)], stdout=subprocess.PIPE, text=True,
-                              start_new_session=True)
-    assert server.stdout is not None
-    url = f"http://127.0.0.1:{int(server.stdout.readline())}/"
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
-                             "-d", str(site_dir)], cwd=ROOT, capture_output=True, text=True,
-                            timeout=900, env={**os.environ, "ATLAS_SITE_URL": url})
-    record = {"directory": str(site_dir), "url": url}
-    if result.returncode != 0:
-        record["error"] = f"mkdocs build --strict failed:\n{result.stderr}"
-    return record
+SITE_FIXTURES = {"shared_site", "built_site", "site_url"}
+SITE_BUILD_SECONDS = 900  # the longest a test waits for the shared build
+# Runs a command and then writes its exit status to a file, atomically: the build runs in the
+# background, and whoever needs the site waits for that file.
+RECORD_EXIT = ("import os, subprocess, sys; rc = subprocess.call(sys.argv[2:]); "
+               "open(sys.argv[1] + '.tmp', 'w').write(str(rc)); "
+               "os.replace(sys.argv[1] + '.tmp', sys.argv[1])")
 
 
-@pytest.fixture(scope="session")
-def shared_site(tmp_path_factory: pytest.TempPathFactory) -> SharedSite:
-    """The site, built once per test run however many pytest-xdist workers need it.
+def shared_root(basetemp: Path) -> Path:
+    """The folder every process of this test run shares: the run's basetemp (under
+    pytest-xdist, each worker's basetemp is a folder in it)."""
+    return basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
 
-    The first worker to ask builds it under a file lock and starts a server that outlives it
-    until the whole run ends; the others wait on the lock and read where it is. A failed build
-    is recorded too, so that it fails each site test at once instead of being rebuilt.
-    """
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if worker else base  # xdist: one basetemp a worker, under the run's
+
+def start_site_build(root: Path) -> dict[str, str]:
+    """Once per test run, whichever process asks first: start a loopback server for the site
+    folder, then `mkdocs build --strict` of the real catalog and docs into it, in the
+    background. Returns the record (folder, URL, log, exit-status file) every process reads.
+
+    The server lives as long as the run's own process (xdist's controller, or this pytest
+    without xdist), not the worker that started it. The site URL is the server's, as in
+    deployment, so that instant navigation (which only takes over links listed in sitemap.xml)
+    works in the browser tests."""
     record_file = root / "shared-site.json"
     with open(root / "shared-site.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if record_file.exists():
-            record = json.loads(record_file.read_text(encoding="utf-8"))
-        else:
-            # The run's process: xdist's controller starts the workers; without xdist, this one.
-            record = build_and_serve(root / "site", os.getppid() if worker else os.getpid())
-            record_file.write_text(json.dumps(record), encoding="utf-8")
-    if "error" in record:
-        pytest.fail(record["error"], pytrace=False)
+            return json.loads(record_file.read_text(encoding="utf-8"))
+        run = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
+        site_dir = root / "site"
+        site_dir.mkdir(parents=True, exist_ok=True)
+        server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "serve_site.py"),
+                                   str(site_dir), str(run)], stdout=subprocess.PIPE, text=True,
+                                  start_new_session=True)
+        assert server.stdout is not None
+        record = {"directory": str(site_dir),
+                  "url": f"http://127.0.0.1:{int(server.stdout.readline())}/",
+                  "log": str(root / "shared-site-build.log"),
+                  "exit": str(root / "shared-site-build.exit")}
+        with open(record["log"], "w") as log:
+            subprocess.Popen([sys.executable, "-c", RECORD_EXIT, record["exit"],
+                              sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
+                              "-d", str(site_dir)], cwd=ROOT, stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True,
+                             env={**os.environ, "ATLAS_SITE_URL": record["url"]})
+        record_file.write_text(json.dumps(record), encoding="utf-8")
+        return record
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected what will not run
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the site build as soon as the run is known to need it, so that it overlaps the
+    tests that do not instead of stopping the first test that does."""
+    if config.option.collectonly:
+        return
+    if any(SITE_FIXTURES & set(getattr(item, "fixturenames", ())) for item in items):
+        # The basetemp the tmp_path_factory fixture will give; hooks get no fixtures.
+        start_site_build(shared_root(config._tmp_path_factory.getbasetemp()))  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def shared_site(tmp_path_factory: pytest.TempPathFactory) -> SharedSite:
+    """The site, built once per test run however many pytest-xdist workers need it: the
+    first test to need it waits for the build the collection started (or starts it), the
+    others find it done. A failed build fails every test that needs the site, with its log."""
+    record = start_site_build(shared_root(tmp_path_factory.getbasetemp()))
+    exit_file = Path(record["exit"])
+    deadline = time.monotonic() + SITE_BUILD_SECONDS
+    while not exit_file.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the site build did not finish in {SITE_BUILD_SECONDS} s; its log: "
+                        f"{record['log']}", pytrace=False)
+        time.sleep(0.5)
+    if exit_file.read_text(encoding="utf-8").strip() != "0":
+        log = Path(record["log"]).read_text(encoding="utf-8", errors="replace")
+        pytest.fail(f"mkdocs build --strict failed:\n{log[-5000:]}", pytrace=False)
     return SharedSite(Path(record["directory"]), record["url"])
 
 
