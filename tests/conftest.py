@@ -146,11 +146,6 @@ class SharedSite:
 
 SITE_FIXTURES = {"shared_site", "built_site", "site_url"}
 SITE_BUILD_SECONDS = 900  # the longest a test waits for the shared build
-# Runs a command and then writes its exit status to a file, atomically: the build runs in the
-# background, and whoever needs the site waits for that file.
-RECORD_EXIT = ("import os, subprocess, sys; rc = subprocess.call(sys.argv[2:]); "
-               "open(sys.argv[1] + '.tmp', 'w').write(str(rc)); "
-               "os.replace(sys.argv[1] + '.tmp', sys.argv[1])")
 
 
 def shared_root(basetemp: Path) -> Path:
@@ -160,9 +155,10 @@ def shared_root(basetemp: Path) -> Path:
 
 
 def start_site_build(root: Path) -> dict[str, str]:
-    """Once per test run, whichever process asks first: start a loopback server for the site
-    folder, then `mkdocs build --strict` of the real catalog and docs into it, in the
-    background. Returns the record (folder, URL, log, exit-status file) every process reads.
+    """Once per test run, whichever process asks first: start tests/serve_site.py, a loopback
+    server for the site folder that runs `mkdocs build --strict` of the real catalog and docs
+    into it in the background. Returns the record (folder, URL, log, exit-status file) every
+    process reads.
 
     The server lives as long as the run's own process (xdist's controller, or this pytest
     without xdist), not the worker that started it. The site URL is the server's, as in
@@ -176,20 +172,16 @@ def start_site_build(root: Path) -> dict[str, str]:
         run = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
         site_dir = root / "site"
         site_dir.mkdir(parents=True, exist_ok=True)
-        server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "serve_site.py"),
-                                   str(site_dir), str(run)], stdout=subprocess.PIPE, text=True,
-                                  start_new_session=True)
+        log, exit_file = root / "shared-site-build.log", root / "shared-site-build.exit"
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "serve_site.py"), str(site_dir), str(run),
+             str(log), str(exit_file),
+             sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site_dir)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True)
         assert server.stdout is not None
         record = {"directory": str(site_dir),
                   "url": f"http://127.0.0.1:{int(server.stdout.readline())}/",
-                  "log": str(root / "shared-site-build.log"),
-                  "exit": str(root / "shared-site-build.exit")}
-        with open(record["log"], "w") as log:
-            subprocess.Popen([sys.executable, "-c", RECORD_EXIT, record["exit"],
-                              sys.executable, "-m", "mkdocs", "build", "--strict", "-q",
-                              "-d", str(site_dir)], cwd=ROOT, stdout=log,
-                             stderr=subprocess.STDOUT, start_new_session=True,
-                             env={**os.environ, "ATLAS_SITE_URL": record["url"]})
+                  "log": str(log), "exit": str(exit_file)}
         record_file.write_text(json.dumps(record), encoding="utf-8")
         return record
 

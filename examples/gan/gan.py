@@ -208,9 +208,12 @@ def train(g: Generator, d: Discriminator, q: CodeNamer | None, train_data: torch
     opt_d = torch.optim.Adam(d.parameters(), lr=args.lr, betas=(0.5, 0.999))
     parts: dict[str, nn.Module | torch.optim.Optimizer] = {
         "g": g, "d": d, "opt_g": opt_g, "opt_d": opt_d}
+    g_side, g_optimizers = [g], [opt_g]  # what the generator's step updates
     if q is not None:  # Q learns alongside G: both lower the same cross-entropy
         opt_q = torch.optim.Adam(q.parameters(), lr=args.lr, betas=(0.5, 0.999))
         parts |= {"q": q, "opt_q": opt_q}
+        g_side.append(q)
+        g_optimizers.append(opt_q)
     history: list[dict] = []
     start = 0
     if (state := run.load_checkpoint()) is not None:
@@ -242,14 +245,12 @@ def train(g: Generator, d: Discriminator, q: CodeNamer | None, train_data: torch
                 if q is not None:
                     code = z[:, g.noise:].argmax(1)  # the one-hot part of the latent
                     g_loss = g_loss + args.info * F.cross_entropy(q(fake).float(), code)
-            opt_g.zero_grad(set_to_none=True)
-            if q is not None:
-                opt_q.zero_grad(set_to_none=True)
+            for optimizer in g_optimizers:
+                optimizer.zero_grad(set_to_none=True)
             run.scaler.scale(g_loss).backward()
-            average_gradients(run, g, *([q] if q is not None else []))
-            run.scaler.step(opt_g)
-            if q is not None:
-                run.scaler.step(opt_q)
+            average_gradients(run, *g_side)
+            for optimizer in g_optimizers:
+                run.scaler.step(optimizer)
             run.scaler.update()
             bar.update(1)
             if (step + 1) % log_every == 0 or step + 1 == steps:
