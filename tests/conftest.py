@@ -192,9 +192,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tests that do not instead of stopping the first test that does."""
     if config.option.collectonly:
         return
-    if any(SITE_FIXTURES & set(getattr(item, "fixturenames", ())) for item in items):
-        # The basetemp the tmp_path_factory fixture will give; hooks get no fixtures.
-        start_site_build(shared_root(config._tmp_path_factory.getbasetemp()))  # type: ignore[attr-defined]
+    # The basetemp the tmp_path_factory fixture will give (hooks get no fixtures); should a
+    # pytest keep it elsewhere, the shared_site fixture starts the build when first needed.
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is not None and any(SITE_FIXTURES & set(getattr(item, "fixturenames", ()))
+                                   for item in items):
+        start_site_build(shared_root(factory.getbasetemp()))
 
 
 @pytest.fixture(scope="session")
