@@ -52,14 +52,15 @@ browser:
 	else echo "make browser: the browser tests need /usr/bin/chromium; run: sudo apt-get install chromium fonts-noto-cjk (they are skipped until then)"; fi
 
 # One pytest-xdist worker a core; a test module stays on one worker (--dist loadscope), so
-# that a module's shared fixture (an example's default run) runs once. The site is built once
-# for all workers (conftest.py: shared_site).
+# that a module's shared fixture (an example's default run) runs once. Units go out in the
+# order conftest.py's run_order() sets (--no-loadscope-reorder): example runs first, tests
+# of the site last. The site is built once for all workers (conftest.py: shared_site).
 test: lint browser
-	$(PY) -m pytest -n auto --dist loadscope --durations=25
+	$(PY) -m pytest -n auto --dist loadscope --no-loadscope-reorder --durations=25
 
 # The edit-test loop: everything except example training to its bar and the browser.
 test-fast: $(VENV)/.test
-	$(PY) -m pytest -n auto --dist loadscope -m "not slow and not browser"
+	$(PY) -m pytest -n auto --dist loadscope --no-loadscope-reorder -m "not slow and not browser"
 
 # ruff and mypy, at the versions pyproject.toml pins (pre-commit runs the same ruff).
 lint: $(VENV)/.test

@@ -186,10 +186,63 @@ def start_site_build(root: Path) -> dict[str, str]:
         return record
 
 
+# A module whose tests are grouped by their parameter (the example) rather than as one unit:
+# each example's tests share that example's short run, and no other example's.
+PER_EXAMPLE_MODULE = "tests/examples/test_examples_common.py"
+
+
+def work_unit(nodeid: str) -> str:
+    """The tests pytest-xdist sends to one worker together (``--dist loadscope``): a module
+    (its module fixtures then run once), or, in PER_EXAMPLE_MODULE, one example's tests."""
+    scope = nodeid.rsplit("::", 1)[0]
+    if scope == PER_EXAMPLE_MODULE and nodeid.endswith("]"):
+        return f"{scope}[{nodeid.rsplit('[', 1)[1]}"
+    return scope
+
+
+def run_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """Work units in the order the two workers should take them: the example programs'
+    runs to their bars first (minutes each), their short runs next, then the other tests,
+    then those that need the shared site, which is building meanwhile. Long units first
+    keep both workers busy to the end, where the short tests fill the gaps; xdist's own
+    order (units with the most tests first) left the long example runs for last and one
+    worker idle."""
+    def rank(unit: list[pytest.Item]) -> int:
+        if any(SITE_FIXTURES & set(getattr(item, "fixturenames", ())) for item in unit):
+            return 3
+        if not unit[0].nodeid.startswith("tests/examples/"):
+            return 2
+        return 0 if any(item.get_closest_marker("slow") for item in unit) else 1
+
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        units.setdefault(work_unit(item.nodeid), []).append(item)
+    ordered = sorted(units.values(), key=rank)  # stable: collection order within a rank
+    return [item for unit in ordered for item in unit]
+
+
+if importlib.util.find_spec("xdist") is not None:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):
+        """``--dist loadscope`` with units from work_unit(), sent in collection order
+        (``--no-loadscope-reorder``), which run_order() has set."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+        if config.getvalue("dist") == "loadscope":
+            return WorkUnitScheduling(config, log)
+        return None
+
+
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected what will not run
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Start the site build as soon as the run is known to need it, so that it overlaps the
-    tests that do not instead of stopping the first test that does."""
+    """Put the work units in run_order(), and start the site build as soon as the run is
+    known to need it, so that it overlaps the tests that do not instead of stopping the
+    first test that does."""
+    items[:] = run_order(items)
     if config.option.collectonly:
         return
     # The basetemp the tmp_path_factory fixture will give (hooks get no fixtures); should a
