@@ -77,7 +77,15 @@ def on_startup(command: str, dirty: bool) -> None:
     STATE.serving = command == "serve" and dirty
 
 
-def on_config(config: MkDocsConfig) -> MkDocsConfig:
+@event_priority(100)  # before Material's search plugin renders its translations
+def _reuse_compiled_templates(config: MkDocsConfig) -> None:
+    """Under serve, every Jinja environment of the theme reuses what earlier rebuilds
+    compiled (``faster_theme``); the search plugin makes one in its own on_config."""
+    if STATE.serving:
+        faster_theme(config.theme)
+
+
+def _configure(config: MkDocsConfig) -> MkDocsConfig:
     settings = _settings(config)
     root = _project_root(config)
     lang = settings.get("lang", "en")
@@ -119,8 +127,10 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
         config.nav = _expand_nav(config.nav, sections)
     if STATE.serving:
         _record_search_entries(config)
-        faster_theme(config.theme)
     return config
+
+
+on_config = CombinedEvent(_reuse_compiled_templates, _configure)
 
 
 def _reuse_related(catalog: Catalog) -> None:
@@ -232,11 +242,18 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
     context = digest(global_key, *sorted(known))
     fingerprints: dict[str, str] = {}
     rendering = 0
+    catalog, lang = state["catalog"], state["lang"]
+    # What a page's markers list is made from: the catalog's objects, which stay the same
+    # while their files do.
+    made_of = (*catalog.entries, catalog.topics, *catalog.paths)
+    catalog_key = tuple(map(id, made_of))
     for file in files.documentation_pages():
         markdown = file.content_string
         if "<!-- atlas:" in markdown:  # its catalog lists are part of what it shows
-            markdown = site.expand_markers(markdown, state["catalog"], state["lang"],
-                                           file.src_uri)
+            markdown = STATE.memo(lang).get(
+                ("markers", file.src_uri, markdown, catalog_key), made_of,
+                lambda markdown=markdown, uri=file.src_uri: site.expand_markers(
+                    markdown, catalog, lang, uri))
         # Generated Markdown that the memo handed back unchanged is the very same string
         # (held here, so its identity cannot pass to another): its fingerprint is known.
         cached = STATE.fingerprints.get((state["lang"], file.src_uri))

@@ -456,6 +456,24 @@ def memoized(memo: Memo | None, key: tuple[Any, ...], keep: tuple[Any, ...],
     return make() if memo is None else memo.get(key, keep, make)
 
 
+def memoized_page(memo: Memo | None, key: tuple[Any, ...], keep: tuple[Any, ...],
+                  fragments: dict[str, str] | None,
+                  make: Callable[[dict[str, str] | None], str]) -> str:
+    """A whole generated page from the memo, as ``memoized``, with the HTML blocks that
+    making it put in ``fragments`` (``raw_html``) put there again when it is reused."""
+    if memo is None:
+        return make(fragments)
+
+    def made() -> tuple[str, dict[str, str] | None]:
+        own: dict[str, str] | None = {} if fragments is not None else None
+        return make(own), own
+
+    text, own = memo.get(key, keep, made)
+    if fragments is not None and own:
+        fragments.update(own)
+    return text
+
+
 def list_item(entry: Entry, lang: str, from_uri: str, activity: Activity | None,
               memo: Memo | None, directory_urls: bool = True) -> str:
     """An entry as an item of a topic's or a kind's list (HTML: see ``entry_list_html``)."""
@@ -1061,10 +1079,20 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
             key = ("entry", lang, id(entry), tuple(map(id, others)), id(catalog.topics),
                    edit_url, repo_url, facts)
             pages[entry_uri(entry)] = memo.get(key, (entry, *others, catalog.topics), make)
+    # The list pages are remade only when what they list changed (an entry's object, its
+    # activity, the taxonomy): an edit elsewhere reuses them whole.
+    listed = tuple(catalog.entries)
     for kind in catalog.kinds:
-        pages[kind_uri(kind)] = kind_page(kind, catalog, lang, repo_url, activity, memo,
-                                          directory_urls, fragments)
-    pages["catalog/tags.md"] = tags_page(catalog, lang, directory_urls, fragments)
+        of_kind = tuple(entry for entry in listed if entry.kind == kind)
+        pages[kind_uri(kind)] = memoized_page(
+            memo, ("kind page", kind, lang, tuple(map(id, of_kind)), id(catalog.topics),
+                   tuple(activity.get(entry.id) for entry in of_kind), repo_url,
+                   directory_urls), (*of_kind, catalog.topics), fragments,
+            lambda own, kind=kind: kind_page(kind, catalog, lang, repo_url, activity, memo,
+                                             directory_urls, own))
+    pages["catalog/tags.md"] = memoized_page(
+        memo, ("tags page", lang, tuple(map(id, listed)), directory_urls), listed, fragments,
+        lambda own: tags_page(catalog, lang, directory_urls, own))
     pages.update(redirect_pages(catalog, lang))
     pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
     pages[PATHS_INDEX_URI] = paths_index_page(catalog, lang)
@@ -1076,9 +1104,15 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
             by_topic[topic_id].append(entry)
     for topic in catalog.topics.values():
         example = examples.get(topic.id)
-        pages[topic_uri(topic.id)] = topic_page(topic, catalog, lang, example, learn_pages,
-                                                activity, memo, by_topic[topic.id],
-                                                directory_urls, fragments)
+        members = tuple(by_topic[topic.id])
+        pages[topic_uri(topic.id)] = memoized_page(
+            memo, ("topic page", lang, id(topic), id(catalog.topics), tuple(map(id, members)),
+                   tuple(activity.get(entry.id) for entry in members),
+                   example.name if example else None, f"learn/{topic.id}.md" in learn_pages,
+                   directory_urls), (topic, catalog.topics, *members), fragments,
+            lambda own, topic=topic, example=example, members=members: topic_page(
+                topic, catalog, lang, example, learn_pages, activity, memo, list(members),
+                directory_urls, own))
         if example:
             pages[f"topics/{topic.id}/example.md"] = example_page(
                 example, lang, project_root, repo_url, topic_name(topic, lang))
