@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+from functools import partial
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -252,8 +253,7 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
         if "<!-- atlas:" in markdown:  # its catalog lists are part of what it shows
             markdown = STATE.memo(lang).get(
                 ("markers", file.src_uri, markdown, catalog_key), made_of,
-                lambda markdown=markdown, uri=file.src_uri: site.expand_markers(
-                    markdown, catalog, lang, uri))
+                partial(site.expand_markers, markdown, catalog, lang, file.src_uri))
         # Generated Markdown that the memo handed back unchanged is the very same string
         # (held here, so its identity cannot pass to another): its fingerprint is known.
         cached = STATE.fingerprints.get((state["lang"], file.src_uri))

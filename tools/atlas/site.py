@@ -20,6 +20,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -1088,11 +1089,10 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
             memo, ("kind page", kind, lang, tuple(map(id, of_kind)), id(catalog.topics),
                    tuple(activity.get(entry.id) for entry in of_kind), repo_url,
                    directory_urls), (*of_kind, catalog.topics), fragments,
-            lambda own, kind=kind: kind_page(kind, catalog, lang, repo_url, activity, memo,
-                                             directory_urls, own))
+            partial(kind_page, kind, catalog, lang, repo_url, activity, memo, directory_urls))
     pages["catalog/tags.md"] = memoized_page(
         memo, ("tags page", lang, tuple(map(id, listed)), directory_urls), listed, fragments,
-        lambda own: tags_page(catalog, lang, directory_urls, own))
+        partial(tags_page, catalog, lang, directory_urls))
     pages.update(redirect_pages(catalog, lang))
     pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
     pages[PATHS_INDEX_URI] = paths_index_page(catalog, lang)
@@ -1110,9 +1110,8 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
                    tuple(activity.get(entry.id) for entry in members),
                    example.name if example else None, f"learn/{topic.id}.md" in learn_pages,
                    directory_urls), (topic, catalog.topics, *members), fragments,
-            lambda own, topic=topic, example=example, members=members: topic_page(
-                topic, catalog, lang, example, learn_pages, activity, memo, list(members),
-                directory_urls, own))
+            partial(topic_page, topic, catalog, lang, example, learn_pages, activity, memo,
+                    list(members), directory_urls))
         if example:
             pages[f"topics/{topic.id}/example.md"] = example_page(
                 example, lang, project_root, repo_url, topic_name(topic, lang))
