@@ -216,3 +216,37 @@ def test_a_broken_entry_is_shown_in_the_browser_and_recovers(project: Path,
     os.utime(entry, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
     build_site(project, served, incremental=True)
     assert page.is_file() and not (served / "atlas-status.json").exists()
+
+
+def test_serve_watches_by_events_not_polling(tmp_path: Path) -> None:
+    """`make serve` hears of a saved file from the operating system at once: the watches
+    MkDocs made move from its half-second polling to an event observer, and a save still
+    asks for a rebuild."""
+    import time
+
+    from atlas.mkdocs_hooks import _watch_by_events
+    from mkdocs.livereload import LiveReloadServer
+    from watchdog.observers import Observer
+    from watchdog.observers.polling import PollingObserver
+
+    watched = tmp_path / "catalog"
+    (watched / "book").mkdir(parents=True)
+    server = LiveReloadServer(builder=lambda: None, host="127.0.0.1", port=0,
+                              root=str(tmp_path))
+    server.watch(str(watched))
+    _watch_by_events(server)
+    if Observer is PollingObserver:
+        pytest.skip("watchdog has no event observer on this system")
+    assert not isinstance(server.observer, PollingObserver)
+    server.observer.start()
+    try:
+        time.sleep(0.2)
+        (watched / "book" / "new.yaml").write_text("title: x\n", encoding="utf-8")
+        deadline = time.monotonic() + 10
+        while not server._want_rebuild and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server._want_rebuild
+    finally:
+        server.observer.stop()
+        server.observer.join()
+        server.server_close()

@@ -480,7 +480,32 @@ def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
                  *settings.get("watch", [])):
         if (root / path).exists():
             server.watch(str(root / path))
+    _watch_by_events(server)
     return server
+
+
+def _watch_by_events(server: Any) -> None:
+    """Have the operating system report saved files (inotify, FSEvents, ...) instead of
+    MkDocs' polling, which stats every watched file every half second: a save waited a
+    quarter of a second on average before the rebuild began, and each poll of a large
+    catalog held the interpreter while a rebuild ran. The watches MkDocs made so far move
+    to the new observer; where watchdog has no such observer, polling stays."""
+    try:
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
+        polling, refs = server.observer, server._watch_refs
+        if Observer is PollingObserver or not isinstance(polling, PollingObserver):
+            return
+        events = Observer()
+        moved = {path: (polling._handlers[watch], watch.is_recursive)
+                 for path, watch in refs.items()}
+    except (ImportError, AttributeError, KeyError):  # another MkDocs or watchdog: keep polling
+        return
+    for path, (handlers, recursive) in moved.items():
+        for handler in handlers:
+            refs[path] = events.schedule(handler, path, recursive=recursive)
+    server.observer = events
 
 
 def _build_alternates(config: MkDocsConfig) -> None:
