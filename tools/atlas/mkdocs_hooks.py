@@ -353,9 +353,36 @@ def _assemble_search_index(config: MkDocsConfig) -> None:
     STATE.rendered[state["lang"]] = set(rendered)
 
 
+# lunr 2.3.9, which Material's search worker bundles, minimises its word automaton by a key
+# that joins each edge's character and target id with nothing between them: with digits in
+# the words (version numbers, figures) two different states can get the same key and be
+# merged, and the automaton then accepts words the index lacks. A query that expands to one
+# ("ai" did, for "ai*") throws inside the worker and the reader sees no results at all. A
+# space, which the search separator never leaves inside a word, makes the key unambiguous.
+LUNR_STATE_KEY = 'e=e+s+o.id}return e'
+LUNR_STATE_KEY_FIXED = 'e=e+s+o.id+" "}return e'
+
+
+def _fix_search_worker(config: MkDocsConfig) -> None:
+    workers = sorted((Path(config.site_dir) / "assets/javascripts/workers").glob("search.*.js"))
+    if not workers:
+        return
+    for worker in workers:
+        code = worker.read_text(encoding="utf-8")
+        if LUNR_STATE_KEY_FIXED in code:
+            continue
+        if code.count(LUNR_STATE_KEY) != 1:
+            log.warning("%s: lunr's TokenSet key is not the one atlas mends; check whether "
+                        "this version of the search worker still needs the fix (see "
+                        "LUNR_STATE_KEY in tools/atlas/mkdocs_hooks.py)", worker.name)
+            continue
+        worker.write_text(code.replace(LUNR_STATE_KEY, LUNR_STATE_KEY_FIXED), encoding="utf-8")
+
+
 @event_priority(-100)  # after the search index is written
 def _finish_build(config: MkDocsConfig) -> None:
     state = _state_of(config)
+    _fix_search_worker(config)
     if STATE.serving and "files" in state:
         _delete_stale_outputs(config)
     _release_build(config, state)
