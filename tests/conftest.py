@@ -200,6 +200,10 @@ def work_unit(nodeid: str) -> str:
     return scope
 
 
+def needs_site(item: pytest.Item) -> bool:
+    return bool(SITE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
 def run_order(items: list[pytest.Item]) -> list[pytest.Item]:
     """Work units in the order the two workers should take them: the example programs'
     runs to their bars first (minutes each), their short runs next, then the other tests,
@@ -208,7 +212,7 @@ def run_order(items: list[pytest.Item]) -> list[pytest.Item]:
     order (units with the most tests first) left the long example runs for last and one
     worker idle."""
     def rank(unit: list[pytest.Item]) -> int:
-        if any(SITE_FIXTURES & set(getattr(item, "fixturenames", ())) for item in unit):
+        if any(map(needs_site, unit)):
             return 3
         if not unit[0].nodeid.startswith("tests/examples/"):
             return 2
@@ -248,8 +252,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The basetemp the tmp_path_factory fixture will give (hooks get no fixtures); should a
     # pytest keep it elsewhere, the shared_site fixture starts the build when first needed.
     factory = getattr(config, "_tmp_path_factory", None)
-    if factory is not None and any(SITE_FIXTURES & set(getattr(item, "fixturenames", ()))
-                                   for item in items):
+    if factory is not None and any(map(needs_site, items)):
         start_site_build(shared_root(factory.getbasetemp()))
 
 
