@@ -133,7 +133,7 @@ def test_explorer_page_escapes_contributor_text() -> None:
     real = load_catalog(ROOT / "catalog")
     catalog = Catalog(real.root, [hostile_entry()], real.topics, [], real.rules)
     page = publish.explorer_page(catalog, "en")
-    body = page.split('<ol class="atlas-explorer__fallback">')[1]
+    body = page.split('<ol class="atlas-explorer__fallback"')[1]
     assert "<script" not in body and "<img" not in body and "<b>" not in body
     assert "&lt;script&gt;" in body
     # In the JSON the text stays text; the script inserts it with textContent, never as HTML.

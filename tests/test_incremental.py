@@ -159,6 +159,9 @@ def test_incremental_rebuilds_equal_full_builds(project: Path, tmp_path: Path) -
             catalog / "tool/diffusers.yaml", "  en: >-\n", "  en: >-\n    Edited today.\n"), 8),
         ("a new entry", lambda: shutil.copy(ROOT / "catalog/paper/clip.yaml",
                                             catalog / "paper/clip.yaml"), 25),
+        ("an entry like another added", lambda: (catalog / "tool/diffusers-twin.yaml").write_text(
+            (catalog / "tool/diffusers.yaml").read_text(encoding="utf-8").replace(
+                "url: https://", "url: https://twin."), encoding="utf-8"), 12),
         ("an entry renamed", lambda: (catalog / "website/lil-log.yaml").rename(
             catalog / "website/lilian-weng-blog.yaml"), 25),
         ("an entry deleted", lambda: (catalog / "tool/pytorch.yaml").unlink(), 25),
@@ -181,13 +184,18 @@ def test_incremental_rebuilds_equal_full_builds(project: Path, tmp_path: Path) -
         ("the stylesheet", lambda: (project / "overrides/assets/stylesheets/atlas.css").open(
             "a", encoding="utf-8").write("\n.atlas-edited { color: inherit; }\n"), everything),
     ]
+    swapped: dict[str, int] = {}
     for group in (local, global_edits):
         for what, edit, most in group:
             edit()
             build_site(project, served, incremental=True)
             rendered = incremental.STATE.rendered["en"]
             assert 0 < len(rendered) <= most, (what, len(rendered))
+            swapped[what] = len(incremental.STATE.swapped["en"])
             assert gc.isenabled(), "a rebuild resumes the garbage collector it paused"
+        if group is local:  # the twin joins its original's neighbours' related entries:
+            # their pages have the block swapped, not rendered again
+            assert swapped["an entry like another added"] > 0, swapped
         build_site(project, served, incremental=True)  # a rebuild with nothing changed
         assert incremental.STATE.rendered["en"] == set()
         build_site(project, full, incremental=False)

@@ -14,8 +14,11 @@ A rebuild under ``mkdocs serve --dirty`` then renders only the pages whose finge
 changed (MkDocs skips a page whose ``File.is_modified()`` is false), gives the skipped
 pages their cached title, meta and anchors (other pages' navigation shows them), writes the
 search index from fresh and cached entries in page order, and deletes what a full build
-would no longer write. ``tests/test_incremental.py`` checks that the result equals a clean
-full build file for file.
+would no longer write. A page whose Markdown changed only in blocks that search leaves out
+(an entry's related entries, which a new entry can change on many pages; the lists of list
+pages) is not rendered: the blocks are swapped in the HTML it was written with.
+``tests/test_incremental.py`` checks that the result equals a clean full build file for
+file.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import jinja2
 from mkdocs.theme import Theme
 
 from atlas.catalog import FileCache, Problem
-from atlas.site import Memo
+from atlas.site import UNSEARCHED_FRAGMENT, UNSEARCHED_PATTERN, Memo
 
 # A relative link to another source page, and a pymdownx.snippets include.
 MD_LINK = re.compile(r"\]\(([^)\s#?]+\.md)(?:#[^)\s]*)?\)")
@@ -49,6 +52,7 @@ class PageRecord:
     meta: dict[str, Any] = field(default_factory=dict)
     anchors: set[str] | None = None
     search: list[dict[str, Any]] = field(default_factory=list)
+    unsearched: tuple[str, ...] = ()  # digests of its unsearched blocks, as written
 
 
 @dataclass
@@ -59,6 +63,8 @@ class Render:
     pages: dict[str, PageRecord] = field(default_factory=dict)  # by source URI
     outputs: set[str] = field(default_factory=set)  # written files, relative to site_dir
     sitemap_key: str = ""  # what the sitemap written was made of
+    blocks: dict[str, str] = field(default_factory=dict)  # the unsearched blocks written, by
+    # digest (``site.unsearched_html``)
 
 
 class TemplateCache(jinja2.BytecodeCache):
@@ -87,10 +93,13 @@ class ServeState:
     problems: list[Problem] = field(default_factory=list)
     rendered: dict[str, set[str]] = field(default_factory=dict)  # pages each language's last
     # build rendered (the rest it reused)
+    swapped: dict[str, set[str]] = field(default_factory=dict)  # and those it swapped blocks in
     templates: TemplateCache = field(default_factory=TemplateCache)
     template_lists: dict[str, list[str]] = field(default_factory=dict)  # theme file listings
-    # (language, page) -> (the Markdown it was computed from, its context, the fingerprint)
-    fingerprints: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
+    # (language, page) -> (the Markdown it was computed from, its context, the fingerprint,
+    # its unsearched blocks)
+    fingerprints: dict[tuple[str, str], tuple[str, str, str, tuple[str, ...]]] = field(
+        default_factory=dict)
     # What related entries were ranked from (each entry's id, topics and tags, in order)
     # and the ranking, by id.
     related: tuple[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...],
@@ -124,7 +133,8 @@ def resume_collector() -> None:
 def reset() -> None:
     """Forget every cache (a new serving session; tests start from here)."""
     fresh = ServeState()
-    for name in ("serving", "catalog", "memos", "renders", "problems", "rendered", "templates",
+    for name in ("serving", "catalog", "memos", "renders", "problems", "rendered", "swapped",
+                 "templates",
                  "template_lists", "fingerprints", "related"):
         setattr(STATE, name, getattr(fresh, name))
 
@@ -206,3 +216,28 @@ def page_fingerprint(global_key: str, src_uri: str, markdown: str, known: set[st
         except OSError:
             snippets.append(b"missing")
     return digest(global_key, src_uri, markdown, *targets, *snippets)
+
+
+def unsearched_blocks(markdown: str) -> tuple[str, tuple[str, ...]]:
+    """A page's Markdown with its unsearched blocks' markers made alike, and the blocks'
+    digests: two pages alike in the first differ only in blocks that search leaves out."""
+    if " unsearched -->" not in markdown:
+        return markdown, ()
+    found = tuple(UNSEARCHED_PATTERN.findall(markdown))
+    return UNSEARCHED_PATTERN.sub(UNSEARCHED_FRAGMENT.format(digest="-"), markdown), found
+
+
+def swap_blocks(written: str, old: tuple[str, ...], new: tuple[str, ...],
+                old_blocks: dict[str, str], new_blocks: dict[str, str]) -> str | None:
+    """A written page with its unsearched blocks ``old`` replaced by ``new``, or None where
+    a block is not found exactly once in it (then the page is rendered as usual)."""
+    if len(old) != len(new):
+        return None
+    for before, after in zip(old, new, strict=True):
+        if before == after:
+            continue
+        block = old_blocks.get(before)
+        if block is None or after not in new_blocks or written.count(block) != 1:
+            return None
+        written = written.replace(block, new_blocks[after])
+    return written

@@ -12,6 +12,7 @@ built from the entries without problems and every page says what is wrong and wh
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
+from mkdocs import utils
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
@@ -41,7 +43,9 @@ from atlas.incremental import (
     page_fingerprint,
     pause_collector,
     resume_collector,
+    swap_blocks,
     tree_key,
+    unsearched_blocks,
 )
 from atlas.refresh import activity, metadata
 
@@ -242,6 +246,9 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
     known = {file.src_uri for file in files.documentation_pages()}
     context = digest(global_key, *sorted(known))
     fingerprints: dict[str, str] = {}
+    blocks_of: dict[str, tuple[str, ...]] = {}  # each page's unsearched blocks
+    swapped: dict[str, str] = {}  # pages whose blocks alone changed: their HTML, swapped
+    fragments = state["fragments"]
     rendering = 0
     catalog, lang = state["catalog"], state["lang"]
     # What a page's markers list is made from: the catalog's objects, which stay the same
@@ -258,18 +265,30 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
         # (held here, so its identity cannot pass to another): its fingerprint is known.
         cached = STATE.fingerprints.get((state["lang"], file.src_uri))
         if cached is not None and cached[0] is markdown and cached[1] == context:
-            fingerprint = cached[2]
+            fingerprint, blocks = cached[2], cached[3]
         else:
-            fingerprint = page_fingerprint(global_key, file.src_uri, markdown, known,
+            shape, blocks = unsearched_blocks(markdown)
+            fingerprint = page_fingerprint(global_key, file.src_uri, shape, known,
                                            state["root"])
-            STATE.fingerprints[(state["lang"], file.src_uri)] = (markdown, context, fingerprint)
+            STATE.fingerprints[(state["lang"], file.src_uri)] = (markdown, context, fingerprint,
+                                                                 blocks)
         fingerprints[file.src_uri] = fingerprint
+        if blocks:
+            blocks_of[file.src_uri] = blocks
         record = render.pages.get(file.src_uri)
         unchanged = (record is not None and record.fingerprint == fingerprint
                      and os.path.isfile(file.abs_dest_path))
+        if unchanged and record is not None and record.unsearched != blocks:
+            html = swap_blocks(Path(file.abs_dest_path).read_text(encoding="utf-8"),
+                               record.unsearched, blocks, render.blocks, fragments)
+            if html is None:
+                unchanged = False
+            else:
+                swapped[file.src_uri] = html
         file.is_modified = (lambda: False) if unchanged else (lambda: True)  # type: ignore[method-assign]
         rendering += not unchanged
-    state.update(fingerprints=fingerprints, global_key=global_key)
+    state.update(fingerprints=fingerprints, global_key=global_key, blocks_of=blocks_of,
+                 swapped=swapped)
     if rendering > FEW_PAGES:  # then garbage adds up: collect it as usual
         resume_collector()
 
@@ -335,15 +354,24 @@ def _assemble_search_index(config: MkDocsConfig) -> None:
     pages: dict[str, PageRecord] = {}
     entries: list[dict[str, Any]] = []
     rendered = state.get("rendered", set())
+    blocks_of, swapped = state["blocks_of"], state["swapped"]
     for file in state["files"].documentation_pages():
         page, src = file.page, file.src_uri
         if page is not None and src in rendered:
             record = PageRecord(state["fingerprints"][src], page.title, dict(page.meta),
-                                page.present_anchor_ids, fresh.get(src, []))
+                                page.present_anchor_ids, fresh.get(src, []),
+                                blocks_of.get(src, ()))
         else:
             record = render.pages[src]
+            if src in swapped:  # search entries, title and anchors are as they were
+                utils.write_file(swapped[src].encode("utf-8", errors="xmlcharrefreplace"),
+                                 file.abs_dest_path)
+                record = dataclasses.replace(record, unsearched=blocks_of.get(src, ()))
         pages[src] = record
         entries += record.search
+    fragments = state["fragments"]
+    render.blocks = {key: fragments[key] for blocks in blocks_of.values() for key in blocks
+                     if key in fragments}
     search = state.get("search")
     if search is not None:
         search.search_index.entries = entries
@@ -351,6 +379,7 @@ def _assemble_search_index(config: MkDocsConfig) -> None:
     render.pages, render.global_key = pages, state["global_key"]
     render.sitemap_key = state.get("sitemap_key", "")
     STATE.rendered[state["lang"]] = set(rendered)
+    STATE.swapped[state["lang"]] = set(swapped)
 
 
 # lunr 2.3.9, which Material's search worker bundles, minimises its word automaton by a key

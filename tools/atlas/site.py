@@ -364,7 +364,12 @@ def relative(from_uri: str, to_uri: str) -> str:
 
 
 FRAGMENT = "<!-- atlas:fragment {digest} -->"
-FRAGMENT_PATTERN = re.compile(r"<!-- atlas:fragment ([0-9a-f]{32}) -->")
+UNSEARCHED_FRAGMENT = "<!-- atlas:fragment {digest} unsearched -->"
+FRAGMENT_PATTERN = re.compile(r"<!-- atlas:fragment ([0-9a-f]{32})(?: unsearched)? -->")
+UNSEARCHED_PATTERN = re.compile(r"<!-- atlas:fragment ([0-9a-f]{32}) unsearched -->")
+# Material's search skips an element with this attribute, and keeps it in the page (it
+# strips the attribute only when it has a value).
+SEARCH_EXCLUDE = "data-search-exclude"
 
 
 def raw_html(block: str, fragments: dict[str, str] | None) -> str:
@@ -377,6 +382,21 @@ def raw_html(block: str, fragments: dict[str, str] | None) -> str:
     key = hashlib.blake2b(block.encode(), digest_size=16).hexdigest()
     fragments[key] = block
     return FRAGMENT.format(digest=key)
+
+
+def unsearched_html(block: str, fragments: dict[str, str] | None) -> str:
+    """``raw_html`` for a block that search does not index (its first element carries
+    ``data-search-exclude``). A page whose only change is such a block has the same search
+    entries and the same HTML around it, so ``make serve`` swaps the block in the page it
+    wrote instead of rendering the page again (``atlas.incremental``)."""
+    if SEARCH_EXCLUDE not in block[:block.find(">")]:
+        raise ValueError(f"an unsearched block must start with an element carrying "
+                         f"{SEARCH_EXCLUDE}: {block[:80]!r}")
+    if fragments is None:
+        return block
+    key = hashlib.blake2b(block.encode(), digest_size=16).hexdigest()
+    fragments[key] = block
+    return UNSEARCHED_FRAGMENT.format(digest=key)
 
 
 def insert_fragments(html_text: str, fragments: Mapping[str, str]) -> str:
@@ -501,7 +521,9 @@ def entry_list_html(entry: Entry, lang: str, from_uri: str, activity: Activity |
 
 
 def html_list(items: Iterable[str], fragments: dict[str, str] | None) -> str:
-    return raw_html("\n".join(["<ul>", *items, "</ul>"]), fragments)
+    """A list of entries on a list page. Search leaves it out (the entries have pages of
+    their own), so an edited entry has it swapped in the pages that list it."""
+    return unsearched_html("\n".join([f"<ul {SEARCH_EXCLUDE}>", *items, "</ul>"]), fragments)
 
 
 def entry_list_item(entry: Entry, lang: str, from_uri: str,
@@ -666,7 +688,8 @@ def field_value(entry: Entry, name: str, lang: str, rules: Rules) -> str | None:
 
 def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
                edit_url: str | None, repo_url: str | None = None,
-               activity: Activity | None = None) -> str:
+               activity: Activity | None = None, directory_urls: bool = True,
+               fragments: dict[str, str] | None = None) -> str:
     t = LABELS[lang]
     uri = entry_uri(entry)
     rules = catalog.rules
@@ -704,11 +727,23 @@ def entry_page(entry: Entry, catalog: Catalog, lang: str, related: list[Entry],
                   + (f' · [{t["contribute"]}]({escape_attr(guide)}){{ .atlas-edit }}'
                      if guide else ""), ""]
     if related:  # kept short: entry pages are the bulk of the site
-        lines += [f"## {t['related']}", ""]
-        lines += [f"- [{escape_md(other.title)}]({relative(uri, entry_uri(other))}) · "
-                  f"{t[other.kind]}" for other in related]
-        lines.append("")
+        lines += [f"## {t['related']}", "", related_list(entry, related, lang, directory_urls,
+                                                         fragments), ""]
     return "\n".join(lines)
+
+
+def related_list(entry: Entry, related: list[Entry], lang: str, directory_urls: bool,
+                 fragments: dict[str, str] | None) -> str:
+    """An entry page's related entries, as HTML that search leaves out: a query should find
+    an entry by its own words, not by the titles of its neighbours. A new entry changes
+    other entries' lists, and ``make serve`` then swaps only this block in their pages."""
+    t = LABELS[lang]
+    uri = entry_uri(entry)
+    items = [f'<li><a href="{escape_attr(page_href(uri, entry_uri(other), directory_urls))}">'
+             f"{escape_text(other.title)}</a> · {escape_text(t[other.kind])}</li>"
+             for other in related]
+    return unsearched_html("\n".join([f'<ul class="atlas-related" {SEARCH_EXCLUDE}>', *items,
+                                      "</ul>"]), fragments)
 
 
 def _entries_by_main_topic(entries: list[Entry], catalog: Catalog
@@ -982,7 +1017,8 @@ def tags_page(catalog: Catalog, lang: str, directory_urls: bool = True,
         items = [f'<li><a href="{escape_attr(root + entry_page_path(e.id, directory_urls))}">'
                  f"{escape_attr(e.title)}</a></li>" for e in sorted(by_tag[tag], key=_sort_key)]
         lines += [f"## {escape_md(tag)} {{ #{tag_anchor(tag)} }}", "",
-                  raw_html("\n".join(["<ul>", *items, "</ul>"]), fragments), ""]
+                  unsearched_html("\n".join([f"<ul {SEARCH_EXCLUDE}>", *items, "</ul>"]),
+                                  fragments), ""]
     return "\n".join(lines)
 
 
@@ -1070,16 +1106,11 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
         others = related[entry.id]
         facts = activity.get(entry.id)
 
-        def make(entry: Entry = entry, others: list[Entry] = others,
-                 edit_url: str | None = edit_url, facts: Activity | None = facts) -> str:
-            return entry_page(entry, catalog, lang, others, edit_url, repo_url, facts)
-
-        if memo is None:
-            pages[entry_uri(entry)] = make()
-        else:
-            key = ("entry", lang, id(entry), tuple(map(id, others)), id(catalog.topics),
-                   edit_url, repo_url, facts)
-            pages[entry_uri(entry)] = memo.get(key, (entry, *others, catalog.topics), make)
+        pages[entry_uri(entry)] = memoized_page(
+            memo, ("entry", lang, id(entry), tuple(map(id, others)), id(catalog.topics),
+                   edit_url, repo_url, facts, directory_urls), (entry, *others, catalog.topics),
+            fragments, partial(entry_page, entry, catalog, lang, others, edit_url, repo_url,
+                               facts, directory_urls))
     # The list pages are remade only when what they list changed (an entry's object, its
     # activity, the taxonomy): an edit elsewhere reuses them whole.
     listed = tuple(catalog.entries)
