@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from mkdocs.structure.pages import Page
 from mkdocs.theme import Theme
 
 from atlas.catalog import FileCache, Problem
@@ -65,6 +66,7 @@ class Render:
     sitemap_key: str = ""  # what the sitemap written was made of
     blocks: dict[str, str] = field(default_factory=dict)  # the unsearched blocks written, by
     # digest (``site.unsearched_html``)
+    objects: dict[str, Page] = field(default_factory=dict)  # its pages outside the navigation
 
 
 class TemplateCache(jinja2.BytecodeCache):

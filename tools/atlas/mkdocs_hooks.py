@@ -31,6 +31,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
+from mkdocs.utils import get_build_date
 
 from atlas import publish, site
 from atlas.catalog import METADATA_NAME, Catalog, load_catalog
@@ -196,8 +197,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         fragments=state["fragments"], memo=memo))
     if memo is not None:
         memo.next_generation()
+    written = set(files.src_uris)
     for uri, content in pages.items():
-        if files.get_file_from_path(uri) is not None:
+        if uri in written:
             raise PluginError(f"docs/{uri} would be overwritten by a generated page; "
                               "generated pages are never committed")
         files.append(File.generated(config, uri, content=content))
@@ -231,7 +233,8 @@ def _global_key(config: MkDocsConfig) -> str:
     return digest(*(path.read_text(encoding="utf-8") for path in sorted(configs)),
                   json.dumps(config.nav, ensure_ascii=False, default=str),
                   json.dumps(settings, ensure_ascii=False, default=str, sort_keys=True),
-                  str(config.site_url), str(config.use_directory_urls), *code, *versions,
+                  str(config.site_url), str(config.use_directory_urls), str(config.site_dir),
+                  *code, *versions,
                   tree_key(Path(d) for d in config.theme.dirs
                            if Path(d).resolve().is_relative_to(root)))
 
@@ -243,19 +246,22 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
     global_key = _global_key(config)
     if global_key != render.global_key:
         render.pages.clear()  # a template, the nav or the config changed: render everything
-    known = {file.src_uri for file in files.documentation_pages()}
+        render.objects.clear()
+    documentation = files.documentation_pages()
+    known = {file.src_uri for file in documentation}
     context = digest(global_key, *sorted(known))
     fingerprints: dict[str, str] = {}
     blocks_of: dict[str, tuple[str, ...]] = {}  # each page's unsearched blocks
     swapped: dict[str, str] = {}  # pages whose blocks alone changed: their HTML, swapped
     fragments = state["fragments"]
+    build_date = get_build_date()
     rendering = 0
     catalog, lang = state["catalog"], state["lang"]
     # What a page's markers list is made from: the catalog's objects, which stay the same
     # while their files do.
     made_of = (*catalog.entries, catalog.topics, *catalog.paths)
     catalog_key = tuple(map(id, made_of))
-    for file in files.documentation_pages():
+    for file in documentation:
         markdown = file.content_string
         if "<!-- atlas:" in markdown:  # its catalog lists are part of what it shows
             markdown = STATE.memo(lang).get(
@@ -276,8 +282,11 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
         if blocks:
             blocks_of[file.src_uri] = blocks
         record = render.pages.get(file.src_uri)
+        kept = render.objects.get(file.src_uri)
         unchanged = (record is not None and record.fingerprint == fingerprint
-                     and os.path.isfile(file.abs_dest_path))
+                     and os.path.isfile((kept.file if kept else file).abs_dest_path))
+        if unchanged and kept is not None:
+            _reuse_page(kept, file, build_date)
         if unchanged and record is not None and record.unsearched != blocks:
             html = swap_blocks(Path(file.abs_dest_path).read_text(encoding="utf-8"),
                                record.unsearched, blocks, render.blocks, fragments)
@@ -291,6 +300,23 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
                  swapped=swapped)
     if rendering > FEW_PAGES:  # then garbage adds up: collect it as usual
         resume_collector()
+
+
+def _reuse_page(page: Page, file: File, build_date: str) -> None:
+    """An unchanged page outside the navigation keeps its ``Page`` from the last build,
+    which MkDocs would otherwise make again (its address, its canonical and edit URLs): at
+    10,000 entries that was a good part of what a rebuild that renders a few pages cost.
+    It is left as MkDocs leaves a page it skips, with what the last build knew of it."""
+    earlier = page.file
+    for name in ("dest_uri", "url", "abs_dest_path"):  # MkDocs' cached properties
+        if name in vars(earlier):
+            vars(file)[name] = vars(earlier)[name]
+    page.file, file.page = file, page
+    page.update_date = build_date
+    page.active = False
+    page.links_to_anchors = None
+    page.markdown = page.content = None
+    page.toc = []  # type: ignore[assignment]
 
 
 def _record_search_entries(config: MkDocsConfig) -> None:
@@ -319,7 +345,8 @@ def on_env(env: Environment, config: MkDocsConfig, files: Files) -> Environment:
     state = _state_of(config)
     if STATE.serving:
         render = STATE.render(state["lang"])
-        for file in files.documentation_pages():
+        state["documentation"] = files.documentation_pages()
+        for file in state["documentation"]:
             page = file.page
             record = render.pages.get(file.src_uri)
             if page is not None and page.markdown is None and record is not None:
@@ -336,7 +363,7 @@ def _keep_unchanged_sitemap(config: MkDocsConfig, files: Files) -> None:
     state = _state_of(config)
     key = digest(state["global_key"], *(
         f"{file.page.canonical_url} {file.page.abs_url} {file.page.update_date}"
-        for file in files.documentation_pages() if file.page is not None))
+        for file in state["documentation"] if file.page is not None))
     render = STATE.render(state["lang"])
     if key == render.sitemap_key and os.path.isfile(os.path.join(config.site_dir,
                                                                  "sitemap.xml")):
@@ -347,7 +374,7 @@ def _keep_unchanged_sitemap(config: MkDocsConfig, files: Files) -> None:
 @event_priority(100)  # before Material's search plugin writes its index
 def _assemble_search_index(config: MkDocsConfig) -> None:
     state = _state_of(config)
-    if not STATE.serving or "fingerprints" not in state:
+    if not STATE.serving or "documentation" not in state:
         return
     render = STATE.render(state["lang"])
     fresh = state.get("fresh_search", {})
@@ -355,8 +382,11 @@ def _assemble_search_index(config: MkDocsConfig) -> None:
     entries: list[dict[str, Any]] = []
     rendered = state.get("rendered", set())
     blocks_of, swapped = state["blocks_of"], state["swapped"]
-    for file in state["files"].documentation_pages():
+    render.objects = {}
+    for file in state["documentation"]:
         page, src = file.page, file.src_uri
+        if page is not None and file.inclusion.is_not_in_nav():
+            render.objects[src] = page
         if page is not None and src in rendered:
             record = PageRecord(state["fingerprints"][src], page.title, dict(page.meta),
                                 page.present_anchor_ids, fresh.get(src, []),
