@@ -258,3 +258,44 @@ def test_serve_watches_by_events_not_polling(tmp_path: Path) -> None:
         server.observer.stop()
         server.observer.join()
         server.server_close()
+
+
+def test_related_entries_reranked_where_an_edit_reaches_equal_a_full_ranking() -> None:
+    """`make serve` re-ranks only the entries sharing a topic with an entry added, removed
+    or retagged; the result must be the ranking of the whole catalog, edit after edit."""
+    import dataclasses
+    import random
+
+    from atlas import site
+    from atlas.catalog import Catalog, load_catalog
+    from atlas.incremental import RelatedRanking
+
+    real = load_catalog(ROOT / "catalog")
+    rng = random.Random(7)
+    entries = list(real.entries)
+    ranking = RelatedRanking()
+
+    def check(entries: list, least: int, most: int) -> None:
+        served = Catalog(real.root, list(entries), real.topics, [], real.rules)
+        full = Catalog(real.root, list(entries), real.topics, [], real.rules)
+        ours = ranking.update(served)
+        assert {key: [e.id for e in value] for key, value in ours.items()} == {
+            key: [e.id for e in value] for key, value in site.related_entries(full).items()}
+        assert least <= ranking.ranked <= most, ranking.ranked
+
+    check(entries, len(entries), len(entries))  # the first build ranks everything
+    check(entries, 0, 0)  # nothing changed: nothing is ranked again
+    for _ in range(12):
+        index = rng.randrange(len(entries))
+        edit = rng.choice(("retag", "retopic", "remove", "twin"))
+        entry = entries[index]
+        if edit == "remove":
+            del entries[index]
+        elif edit == "twin":
+            twin = dataclasses.replace(entry, id=f"{entry.id}-twin")
+            entries.insert(index + 1, twin)
+        else:
+            changed = {"tags": [*entry.tags[1:], "an-added-tag"]} if edit == "retag" else {
+                "topics": [rng.choice(sorted(real.topics))]}
+            entries[index] = dataclasses.replace(entry, **changed)
+        check(entries, 1, len(entries) - 1)

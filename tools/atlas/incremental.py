@@ -36,8 +36,8 @@ import jinja2
 from mkdocs.structure.pages import Page
 from mkdocs.theme import Theme
 
-from atlas.catalog import FileCache, Problem
-from atlas.site import UNSEARCHED_FRAGMENT, UNSEARCHED_PATTERN, Memo
+from atlas.catalog import Catalog, Entry, FileCache, Problem
+from atlas.site import UNSEARCHED_FRAGMENT, UNSEARCHED_PATTERN, Memo, related_entries
 
 # A relative link to another source page, and a pymdownx.snippets include.
 MD_LINK = re.compile(r"\]\(([^)\s#?]+\.md)(?:#[^)\s]*)?\)")
@@ -87,6 +87,51 @@ class TemplateCache(jinja2.BytecodeCache):
 
 
 @dataclass
+class RelatedRanking:
+    """Related entries as the last build ranked them, re-ranked only where an edit can
+    change them (``site.related_entries``).
+
+    An entry's ranking depends on the entries sharing a topic with it (its candidates are
+    the first of each of its topics' entries, in catalog order) and on their topics and
+    tags. So when entries are added, removed, or change their topics or tags, the entries
+    sharing none of the topics those entries have or had keep their ranking: their
+    candidates and the candidates' topics and tags are the same as before.
+    """
+
+    signature: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
+    ranking: dict[str, list[str]] = field(default_factory=dict)  # entry id -> related ids
+    ranked: int = 0  # how many entries the last call ranked afresh
+
+    def update(self, catalog: Catalog) -> dict[str, list[Entry]]:
+        """The related entries of every entry of ``catalog``, as ``site.related_entries``
+        ranks them, which the catalog then keeps."""
+        signature = {entry.id: (tuple(entry.topics), tuple(entry.tags))
+                     for entry in catalog.entries}
+        changed = {entry_id for entry_id in self.signature.keys() | signature.keys()
+                   if self.signature.get(entry_id) != signature.get(entry_id)}
+        if not self.signature:
+            again: set[str] | None = None
+        else:
+            touched = {topic for entry_id in changed
+                       for known in (self.signature.get(entry_id), signature.get(entry_id))
+                       if known is not None for topic in known[0]}
+            again = {entry.id for entry in catalog.entries
+                     if entry.id in changed or not touched.isdisjoint(entry.topics)}
+        fresh = related_entries(catalog, again)
+        by_id = catalog.by_id()
+        related = {entry.id: fresh[entry.id] if entry.id in fresh
+                   else [by_id[other] for other in self.ranking[entry.id]]
+                   for entry in catalog.entries}
+        self.ranking.update({entry_id: [other.id for other in others]
+                             for entry_id, others in fresh.items()})
+        for gone in self.signature.keys() - signature.keys():
+            self.ranking.pop(gone, None)
+        self.signature, self.ranked = signature, len(fresh)
+        catalog.related = related
+        return related
+
+
+@dataclass
 class ServeState:
     serving: bool = False  # mkdocs serve --dirty: rebuilds are incremental
     catalog: FileCache = field(default_factory=FileCache)
@@ -102,10 +147,7 @@ class ServeState:
     # its unsearched blocks)
     fingerprints: dict[tuple[str, str], tuple[str, str, str, tuple[str, ...]]] = field(
         default_factory=dict)
-    # What related entries were ranked from (each entry's id, topics and tags, in order)
-    # and the ranking, by id.
-    related: tuple[tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...],
-                   dict[str, list[str]]] | None = None
+    related: RelatedRanking = field(default_factory=RelatedRanking)
 
     def memo(self, lang: str) -> Memo:
         return self.memos.setdefault(lang, Memo())

@@ -103,8 +103,8 @@ def _configure(config: MkDocsConfig) -> MkDocsConfig:
         catalog_dir, cache=STATE.catalog if STATE.serving else None)
     if primary:
         STATE.problems = list(catalog.problems)
-    if STATE.serving and primary:
-        _reuse_related(catalog)
+    if STATE.serving and primary:  # both languages share it
+        STATE.related.update(catalog)
     if catalog.problems:
         listing = "\n".join(map(str, catalog.problems))
         if not STATE.serving:
@@ -137,22 +137,6 @@ def _configure(config: MkDocsConfig) -> MkDocsConfig:
 
 
 on_config = CombinedEvent(_reuse_compiled_templates, _configure)
-
-
-def _reuse_related(catalog: Catalog) -> None:
-    """Related entries depend only on the entries' ids, topics and tags, in catalog order:
-    while those are the last build's (an edited description, a title), the last ranking
-    holds, given the entries as they are now."""
-    signature = tuple((entry.id, tuple(entry.topics), tuple(entry.tags))
-                      for entry in catalog.entries)
-    if STATE.related is not None and STATE.related[0] == signature:
-        by_id = catalog.by_id()
-        catalog.related = {entry_id: [by_id[other] for other in others]
-                           for entry_id, others in STATE.related[1].items()}
-    else:
-        ranking = site.related_entries(catalog)
-        STATE.related = (signature, {entry_id: [other.id for other in others]
-                                     for entry_id, others in ranking.items()})
 
 
 def _heading(page: Path) -> str | None:

@@ -18,7 +18,7 @@ import json
 import posixpath
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -544,15 +544,18 @@ def topic_name(topic: Topic, lang: str) -> str:
     return topic.name.get(lang) or topic.name.get("en") or topic.id
 
 
-def related_entries(catalog: Catalog) -> dict[str, list[Entry]]:
+def related_entries(catalog: Catalog, among: Collection[str] | None = None
+                    ) -> dict[str, list[Entry]]:
     """Up to RELATED_LIMIT entries per entry, ranked by shared topics (x2) and tags.
 
     Candidates come from the entries sharing a topic, at most RELATED_POOL of them in a
     fixed order, so the cost stays linear in the catalog's size. Topics and tags are bit
     masks, so scoring a candidate is two ANDs and two popcounts. The result does not depend
-    on the language: it is computed once per catalog.
+    on the language: it is computed once per catalog. With ``among`` (entry ids), only those
+    entries are ranked, and the catalog keeps nothing (``make serve`` re-ranks what an edit
+    can change: ``atlas.incremental.RelatedRanking``).
     """
-    if catalog.related is not None:
+    if catalog.related is not None and among is None:
         return catalog.related
     bits: dict[str, int] = {}
 
@@ -572,6 +575,8 @@ def related_entries(catalog: Catalog) -> dict[str, list[Entry]]:
                 by_topic[topic_id].append(index)
     related: dict[str, list[Entry]] = {}
     for index, entry in enumerate(entries):
+        if among is not None and entry.id not in among:
+            continue
         pool: dict[int, None] = {}
         for topic_id in entry.topics:
             for other in by_topic[topic_id]:
@@ -583,7 +588,8 @@ def related_entries(catalog: Catalog) -> dict[str, list[Entry]]:
                + (tags & tag_masks[other]).bit_count()), entries[other].id, other)
             for other in pool))
         related[entry.id] = [entries[other] for _, _, other in ranked]
-    catalog.related = related
+    if among is None:
+        catalog.related = related
     return related
 
 
