@@ -245,12 +245,17 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
     # while their files do.
     made_of = (*catalog.entries, catalog.topics, *catalog.paths)
     catalog_key = tuple(map(id, made_of))
+    memo = STATE.memo(lang)
     for file in documentation:
         markdown = file.content_string
+        broken = False  # a marker it has is wrong: rendering it says so (on_page_markdown)
         if "<!-- atlas:" in markdown:  # its catalog lists are part of what it shows
-            markdown = STATE.memo(lang).get(
-                ("markers", file.src_uri, markdown, catalog_key), made_of,
-                partial(site.expand_markers, markdown, catalog, lang, file.src_uri))
+            try:
+                markdown = site.memoized_page(
+                    memo, ("markers", file.src_uri, markdown, catalog_key), made_of,
+                    fragments, partial(_expand_markers, markdown, config, file.src_uri))
+            except site.MarkerError:
+                broken = True
         # Generated Markdown that the memo handed back unchanged is the very same string
         # (held here, so its identity cannot pass to another): its fingerprint is known.
         cached = STATE.fingerprints.get((state["lang"], file.src_uri))
@@ -267,7 +272,7 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
             blocks_of[file.src_uri] = blocks
         record = render.pages.get(file.src_uri)
         kept = render.objects.get(file.src_uri)
-        unchanged = (record is not None and record.fingerprint == fingerprint
+        unchanged = (not broken and record is not None and record.fingerprint == fingerprint
                      and os.path.isfile((kept.file if kept else file).abs_dest_path))
         if unchanged and kept is not None:
             _reuse_page(kept, file, build_date)
@@ -490,12 +495,19 @@ LEARN_SEARCH_BOOST = 2
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     if page.file.src_uri.startswith("learn/"):
         page.meta.setdefault("search", {}).setdefault("boost", LEARN_SEARCH_BOOST)
-    state = _state_of(config)
     try:
-        return site.expand_markers(markdown, state["catalog"], state["lang"],
-                                   page.file.src_uri)
+        return _expand_markers(markdown, config, page.file.src_uri,
+                               _state_of(config).get("fragments"))
     except site.MarkerError as error:
         raise PluginError(str(error)) from None
+
+
+def _expand_markers(markdown: str, config: MkDocsConfig, src_uri: str,
+                    fragments: dict[str, str] | None) -> str:
+    state = _state_of(config)
+    return site.expand_markers(markdown, state["catalog"], state["lang"], src_uri, fragments,
+                               STATE.memo(state["lang"]) if STATE.serving else None,
+                               config.use_directory_urls)
 
 
 EMPTY_HEADER_CELL = re.compile(r"<th((?:\s[^>]*)?)>\s*</th>")

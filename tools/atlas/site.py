@@ -1048,11 +1048,16 @@ def newest_entries(catalog: Catalog, lang: str, from_uri: str, limit: int = NEWE
                      for entry in newest)
 
 
-def entries_for_topic(catalog: Catalog, topic_id: str, lang: str, from_uri: str) -> str:
+def entries_for_topic(catalog: Catalog, topic_id: str, lang: str, from_uri: str,
+                      fragments: dict[str, str] | None = None, memo: Memo | None = None,
+                      directory_urls: bool = True) -> str:
+    """A topic's entries on a hand-written page, as the topic page lists them (HTML that
+    search leaves out: ``html_list``)."""
     members = sorted((e for e in catalog.entries if topic_id in e.topics), key=_sort_key)
     if not members:
         return LABELS[lang]["no_entries"]
-    return "\n".join(entry_list_item(entry, lang, from_uri) for entry in members)
+    return html_list((list_item(entry, lang, from_uri, None, memo, directory_urls)
+                      for entry in members), fragments)
 
 
 MARKER = re.compile(r"<!--\s*atlas:(?P<name>[a-z-]+)(?P<args>(?:\s+[a-z]+=[\w-]+)*)\s*-->")
@@ -1062,8 +1067,11 @@ class MarkerError(ValueError):
     pass
 
 
-def expand_markers(markdown: str, catalog: Catalog, lang: str, page_uri: str) -> str:
-    """Replace ``<!-- atlas:... -->`` markers in a hand-written page with generated Markdown."""
+def expand_markers(markdown: str, catalog: Catalog, lang: str, page_uri: str,
+                   fragments: dict[str, str] | None = None, memo: Memo | None = None,
+                   directory_urls: bool = True) -> str:
+    """Replace ``<!-- atlas:... -->`` markers in a hand-written page with generated Markdown
+    (``fragments`` and ``memo`` as for ``generate_pages``)."""
 
     def replace(match: re.Match[str]) -> str:
         args = dict(arg.split("=", 1) for arg in match.group("args").split())
@@ -1078,7 +1086,8 @@ def expand_markers(markdown: str, catalog: Catalog, lang: str, page_uri: str) ->
             topic_id = args.get("topic", "")
             if topic_id not in catalog.topics:
                 raise MarkerError(f"{page_uri}: unknown topic {topic_id!r} in {match.group(0)}")
-            return entries_for_topic(catalog, topic_id, lang, page_uri)
+            return entries_for_topic(catalog, topic_id, lang, page_uri, fragments, memo,
+                                     directory_urls)
         raise MarkerError(f"{page_uri}: unknown marker {match.group(0)}")
 
     return MARKER.sub(replace, markdown)
