@@ -249,7 +249,7 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
     for file in documentation:
         markdown = file.content_string
         broken = False  # a marker it has is wrong: rendering it says so (on_page_markdown)
-        if "<!-- atlas:" in markdown:  # its catalog lists are part of what it shows
+        if site.MARKER.search(markdown):  # its catalog lists are part of what it shows
             try:
                 markdown = site.memoized_page(
                     memo, ("markers", file.src_uri, markdown, catalog_key), made_of,
