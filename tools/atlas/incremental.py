@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from mkdocs.structure.files import File
 from mkdocs.structure.pages import Page
 from mkdocs.theme import Theme
 
@@ -67,6 +68,7 @@ class Render:
     blocks: dict[str, str] = field(default_factory=dict)  # the unsearched blocks written, by
     # digest (``site.unsearched_html``)
     objects: dict[str, Page] = field(default_factory=dict)  # its pages outside the navigation
+    files: dict[str, File] = field(default_factory=dict)  # the files it generated
 
 
 class TemplateCache(jinja2.BytecodeCache):

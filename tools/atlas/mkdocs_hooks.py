@@ -17,6 +17,8 @@ import json
 import logging
 import os
 import re
+from collections import Counter
+from collections.abc import Callable
 from functools import partial
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -163,17 +165,50 @@ def _expand_nav(items: list[Any], sections: dict[str, list[Any]]) -> list[Any]:
     return expanded
 
 
+class UnreadPage(File):
+    """A generated page whose Markdown is made when MkDocs first reads it. A full build
+    renders the entry pages one by one, and each one's Markdown then lives only while it
+    is rendered, instead of the whole catalog's pages being held from the start."""
+
+    make: Callable[[], str] | None = None
+
+    @classmethod
+    def made_by(cls, config: MkDocsConfig, uri: str, make: Callable[[], str]) -> UnreadPage:
+        page = cls.generated(config, uri, content="")
+        assert isinstance(page, cls)
+        page.make = make
+        return page
+
+    @property
+    def content_string(self) -> str:
+        """Made afresh on each read (MkDocs reads a page once): kept, it would live as long
+        as the build, beside the page's own copy."""
+        return self.make() if self.make is not None else super().content_string
+
+    @content_string.setter
+    def content_string(self, value: str) -> None:
+        self.make = None
+        self._content = value
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     state = _state_of(config)
     settings = _settings(config)
     edit_base = settings.get("edit_base") or (
         f"{config.repo_url.rstrip('/')}/edit/main" if config.repo_url else None)
     memo = STATE.memo(state["lang"]) if STATE.serving else None
+    fragments = state.setdefault("fragments", {})
+    entry_pages = site.entry_pages(state["catalog"], state["lang"], edit_base, config.repo_url,
+                                   state["activity"], memo, config.use_directory_urls,
+                                   fragments)
     pages = site.generate_pages(state["catalog"], state["lang"], state["examples"],
                                 state["root"], state["learn_pages"], edit_base,
                                 config.repo_url, state["activity"], memo,
-                                state["learn_titles"], config.use_directory_urls,
-                                state.setdefault("fragments", {}))
+                                state["learn_titles"], config.use_directory_urls, fragments,
+                                with_entries=False)
+    if STATE.serving:  # every page's Markdown is needed now, for its fingerprint
+        pages = {**{uri: make() for uri, make in entry_pages.items()}, **pages}
+        entry_pages = {}
     pages.update(publish.site_outputs(
         state["catalog"], state["lang"], _public_url(config), config.site_name,
         config.use_directory_urls, primary=state["lang"] == "en",
@@ -182,11 +217,27 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     if memo is not None:
         memo.next_generation()
     written = set(files.src_uris)
-    for uri, content in pages.items():
+    earlier = _earlier_files(config)
+    generated = []
+    for uri in [*entry_pages, *pages]:  # the order of generate_pages
         if uri in written:
             raise PluginError(f"docs/{uri} would be overwritten by a generated page; "
                               "generated pages are never committed")
-        files.append(File.generated(config, uri, content=content))
+        if uri in entry_pages:
+            files.append(UnreadPage.made_by(config, uri, entry_pages[uri]))
+            continue
+        file = earlier.get(uri)
+        if file is None:
+            file = File.generated(config, uri, content=pages[uri])
+        else:  # the last build's: its address and inclusion as MkDocs worked them out
+            file.content_string, file.page = pages[uri], None
+        files.append(file)
+        generated.append(file)
+    state["generated"] = generated
+    if not STATE.serving:
+        state["holders"] = Counter(key for text in pages.values()
+                                   for key in site.FRAGMENT_PATTERN.findall(text))
+        state["made_before"] = set(pages)
     for topic_id, example in state["examples"].items():
         for figure in example.figures:
             uri = f"topics/{topic_id}/{site.example_figure_name(example, figure)}"
@@ -223,14 +274,27 @@ def _global_key(config: MkDocsConfig) -> str:
                            if Path(d).resolve().is_relative_to(root)))
 
 
+def _earlier_files(config: MkDocsConfig) -> dict[str, File]:
+    """Under serve, the generated files of the last build, by source path, while the
+    configuration, the theme and the code are the same: MkDocs would make each again
+    (20,000 at 10,000 entries) and work out the same address and inclusion."""
+    if not STATE.serving:
+        return {}
+    state = _state_of(config)
+    render = STATE.render(state["lang"])
+    state["global_key"] = global_key = _global_key(config)
+    if global_key != render.global_key:
+        render.pages.clear()  # a template, the nav or the config changed: render everything
+        render.objects.clear()
+        render.files.clear()
+    return render.files
+
+
 def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
     """Tell MkDocs which pages it may skip: those whose fingerprint is the last build's."""
     state = _state_of(config)
     render = STATE.render(state["lang"])
-    global_key = _global_key(config)
-    if global_key != render.global_key:
-        render.pages.clear()  # a template, the nav or the config changed: render everything
-        render.objects.clear()
+    global_key = state["global_key"]
     documentation = files.documentation_pages()
     known = {file.src_uri for file in documentation}
     context = digest(global_key, *sorted(known))
@@ -285,8 +349,7 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
                 swapped[file.src_uri] = html
         file.is_modified = (lambda: False) if unchanged else (lambda: True)  # type: ignore[method-assign]
         rendering += not unchanged
-    state.update(fingerprints=fingerprints, global_key=global_key, blocks_of=blocks_of,
-                 swapped=swapped)
+    state.update(fingerprints=fingerprints, blocks_of=blocks_of, swapped=swapped)
     if rendering > FEW_PAGES:  # then garbage adds up: collect it as usual
         resume_collector()
 
@@ -372,6 +435,7 @@ def _assemble_search_index(config: MkDocsConfig) -> None:
     rendered = state.get("rendered", set())
     blocks_of, swapped = state["blocks_of"], state["swapped"]
     render.objects = {}
+    render.files = {file.src_uri: file for file in state["generated"]}
     for file in state["documentation"]:
         page, src = file.page, file.src_uri
         if page is not None and file.inclusion.is_not_in_nav():
@@ -445,11 +509,16 @@ def on_build_error(error: Exception) -> None:
 
 def _release_build(config: MkDocsConfig, state: dict[str, Any]) -> None:
     """Everything this language's build has written can go before the next language is
-    built in the same process: the generated files' text and the search index's entries
-    (under serve, the entries live on in the page records)."""
+    built in the same process: the generated files' text, the search index's entries
+    (under serve, the entries live on in the page records) and, in a full build, what MkDocs
+    keeps of each page beyond its title (its table of contents, meta and anchors)."""
     for file in state.get("files", ()):
         if file.abs_src_path is None and isinstance(file._content, str):
             file.content_string = ""
+        if file.page is not None and not STATE.serving:
+            file.page.title = file.page.title
+            file.page.toc, file.page.meta = [], {}
+            file.page.present_anchor_ids = file.page.links_to_anchors = None
     search = config.plugins.get("material/search")
     index = getattr(search, "search_index", None)
     if index is not None:
@@ -518,7 +587,27 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
     cell, not a header without a name (axe-core empty-table-header). Generated HTML blocks
     go in after Markdown, which need not parse them (``site.raw_html``)."""
     html = EMPTY_HEADER_CELL.sub(r"<td\1></td>", html)
-    return site.insert_fragments(html, _state_of(config).get("fragments", {}))
+    state = _state_of(config)
+    fragments = state.get("fragments", {})
+    inserted = site.insert_fragments(html, fragments)
+    if not STATE.serving and inserted is not html:
+        _release_fragments(page.file.src_uri in state["made_before"],
+                           site.FRAGMENT_PATTERN.findall(html), fragments, state["holders"])
+    return inserted
+
+
+def _release_fragments(made_before: bool, used: list[str], fragments: dict[str, str],
+                       holders: Counter[str]) -> None:
+    """In a full build, a block goes once the last page that shows it is rendered (the list
+    pages' lists and the explorer's hold every entry). ``holders`` counts, for each block,
+    the pages made before the build that show it; a page made as it is read (an entry page,
+    a hand-written page's lists) puts its blocks in just before, so they can go with it
+    unless a page made before still shows them."""
+    for key in used:
+        if made_before:
+            holders[key] -= 1
+        if holders[key] <= 0:
+            fragments.pop(key, None)
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:

@@ -1097,13 +1097,35 @@ def expand_markers(markdown: str, catalog: Catalog, lang: str, page_uri: str,
 # The whole generated part of the site
 
 
+def entry_pages(catalog: Catalog, lang: str, edit_base: str | None = None,
+                repo_url: str | None = None, activity: Mapping[str, Activity] | None = None,
+                memo: Memo | None = None, directory_urls: bool = True,
+                fragments: dict[str, str] | None = None) -> dict[str, Callable[[], str]]:
+    """Each entry page, as {source path: what makes its Markdown}. A full build makes each
+    when MkDocs reads it, so that the catalog's pages are not all held at once."""
+    pages: dict[str, Callable[[], str]] = {}
+    activity = activity or {}
+    related = related_entries(catalog)
+    for entry in catalog.entries:
+        edit_url = f"{edit_base.rstrip('/')}/{entry.path.as_posix()}" if edit_base else None
+        others = related[entry.id]
+        facts = activity.get(entry.id)
+        pages[entry_uri(entry)] = partial(
+            memoized_page, memo, ("entry", lang, id(entry), tuple(map(id, others)),
+                                  id(catalog.topics), edit_url, repo_url, facts, directory_urls),
+            (entry, *others, catalog.topics), fragments,
+            partial(entry_page, entry, catalog, lang, others, edit_url, repo_url, facts,
+                    directory_urls))
+    return pages
+
+
 def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
                    project_root: Path, learn_pages: set[str],
                    edit_base: str | None = None, repo_url: str | None = None,
                    activity: Mapping[str, Activity] | None = None, memo: Memo | None = None,
                    learn_titles: Mapping[str, str] | None = None,
-                   directory_urls: bool = True, fragments: dict[str, str] | None = None
-                   ) -> dict[str, str]:
+                   directory_urls: bool = True, fragments: dict[str, str] | None = None,
+                   with_entries: bool = True) -> dict[str, str]:
     """Every generated page, as {source path: Markdown}. ``learn_titles`` are the Learn
     pages' headings (``learn/<name>.md`` -> title), which path steps show. ``activity`` (from
     catalog/metadata.json) adds stars, activity and badges to the entries it covers; the
@@ -1111,21 +1133,15 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
 
     With a ``memo`` (``make serve``), entry pages and list items whose inputs are the same
     as last time are taken from it instead of being written again. With ``fragments`` (the
-    build's), big HTML blocks are left out of the Markdown: see ``raw_html``.
+    build's), big HTML blocks are left out of the Markdown: see ``raw_html``. Without
+    ``with_entries`` the entry pages are left out (``entry_pages`` makes them).
     """
-    pages: dict[str, str] = {}
     activity = activity or {}
-    related = related_entries(catalog)
-    for entry in catalog.entries:
-        edit_url = f"{edit_base.rstrip('/')}/{entry.path.as_posix()}" if edit_base else None
-        others = related[entry.id]
-        facts = activity.get(entry.id)
-
-        pages[entry_uri(entry)] = memoized_page(
-            memo, ("entry", lang, id(entry), tuple(map(id, others)), id(catalog.topics),
-                   edit_url, repo_url, facts, directory_urls), (entry, *others, catalog.topics),
-            fragments, partial(entry_page, entry, catalog, lang, others, edit_url, repo_url,
-                               facts, directory_urls))
+    pages: dict[str, str] = {}
+    if with_entries:
+        pages = {uri: make() for uri, make in entry_pages(
+            catalog, lang, edit_base, repo_url, activity, memo, directory_urls,
+            fragments).items()}
     # The list pages are remade only when what they list changed (an entry's object, its
     # activity, the taxonomy): an edit elsewhere reuses them whole.
     listed = tuple(catalog.entries)
