@@ -520,6 +520,12 @@ def entry_list_html(entry: Entry, lang: str, from_uri: str, activity: Activity |
             f"{escape_text(entry.text('description', lang))}</li>")
 
 
+def count_line(text: str, fragments: dict[str, str] | None) -> str:
+    """A list page's count of what it lists ("12 books"), as HTML that search leaves out:
+    a new entry changes the count and the list, and ``make serve`` swaps both."""
+    return unsearched_html(f"<p {SEARCH_EXCLUDE}>{escape_text(text)}</p>", fragments)
+
+
 def html_list(items: Iterable[str], fragments: dict[str, str] | None) -> str:
     """A list of entries on a list page. Search leaves it out (the entries have pages of
     their own), so an edited entry has it swapped in the pages that list it."""
@@ -773,8 +779,9 @@ def kind_page(kind: str, catalog: Catalog, lang: str, repo_url: str | None = Non
     entries = [e for e in catalog.entries if e.kind == kind]
     activity = activity or {}
     lines = ["---", "search:", "  exclude: true", "---", "", f"# {t[kind_plural(kind)]}", "",
-             t["kind_intro"].format(count=len(entries), kind=t[kind_plural(kind)].lower()
-                                    if lang == "en" else t[kind]), ""]
+             count_line(t["kind_intro"].format(count=len(entries),
+                                               kind=t[kind_plural(kind)].lower()
+                                               if lang == "en" else t[kind]), fragments), ""]
     lines += suggest_line(lang, repo_url)
     for topic, members in _entries_by_main_topic(entries, catalog):
         link = relative(uri, topic_uri(topic.id))
@@ -827,7 +834,7 @@ def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | Non
                   f" — {escape_md(child.description.get(lang, ''))}" for child in children]
         lines.append("")
     lines += [f"## {t['entries']} {{ data-search-exclude }}", "",
-              t["topic_count"].format(count=len(members)), ""]
+              count_line(t["topic_count"].format(count=len(members)), fragments), ""]
     for kind in catalog.kinds:
         of_kind = [e for e in members if e.kind == kind]
         if of_kind:
@@ -1016,8 +1023,9 @@ def tags_page(catalog: Catalog, lang: str, directory_urls: bool = True,
             by_tag[tag].append(entry)
     lines = ["---", "search:", "  exclude: true", "---", "", f"# {t['tags']}", "",
              t["tags_intro"], ""]
-    lines.append(" ".join(f"[{escape_md(tag)} ({len(by_tag[tag])})](#{tag_anchor(tag)})"
-                          for tag in sorted(by_tag)))
+    lines.append(unsearched_html(f"<p {SEARCH_EXCLUDE}>" + " ".join(
+        f'<a href="#{escape_attr(tag_anchor(tag))}">{escape_text(tag)} ({len(by_tag[tag])})</a>'
+        for tag in sorted(by_tag)) + "</p>", fragments))
     lines.append("")
     for tag in sorted(by_tag):
         items = [f'<li><a href="{escape_attr(root + entry_page_path(e.id, directory_urls))}">'
