@@ -299,3 +299,25 @@ def test_related_entries_reranked_where_an_edit_reaches_equal_a_full_ranking() -
                 "topics": [rng.choice(sorted(real.topics))]}
             entries[index] = dataclasses.replace(entry, **changed)
         check(entries, 1, len(entries) - 1)
+
+
+def test_a_memo_keeps_the_parts_of_a_piece_it_hands_back_whole() -> None:
+    """A list page reused whole keeps its items: when the page changes next, only the item
+    that changed is made again."""
+    from atlas.site import Memo
+
+    memo, made = Memo(), []
+
+    def item(name: str) -> str:
+        return memo.get(("item", name), (), lambda: made.append(name) or name.upper())
+
+    def page() -> list[str]:
+        return memo.get(("page",), (), lambda: [item("a"), item("b")])
+
+    assert page() == ["A", "B"]
+    for _ in range(2):  # two rebuilds that reuse the page whole, never asking for its items
+        memo.next_generation()
+        assert page() == ["A", "B"]
+    memo.next_generation()
+    assert item("a") == "A" and item("c") == "C"  # the page changed: a new item joined it
+    assert made == ["a", "b", "c"]

@@ -119,7 +119,7 @@ class RelatedRanking:
                        if known is not None for topic in known[0]}
             again = {entry.id for entry in catalog.entries
                      if entry.id in changed or not touched.isdisjoint(entry.topics)}
-        fresh = related_entries(catalog, again)
+        fresh = related_entries(catalog, again) if again is None or again else {}
         by_id = catalog.by_id()
         related = {entry.id: fresh[entry.id] if entry.id in fresh
                    else [by_id[other] for other in self.ranking[entry.id]]
@@ -145,10 +145,8 @@ class ServeState:
     swapped: dict[str, set[str]] = field(default_factory=dict)  # and those it swapped blocks in
     templates: TemplateCache = field(default_factory=TemplateCache)
     template_lists: dict[str, list[str]] = field(default_factory=dict)  # theme file listings
-    # (language, page) -> (the Markdown it was computed from, its context, the fingerprint,
-    # its unsearched blocks)
-    fingerprints: dict[tuple[str, str], tuple[str, str, str, tuple[str, ...]]] = field(
-        default_factory=dict)
+    # (language, page) -> the Markdown and site-wide key it was computed from, its source
+    sources: dict[tuple[str, str], tuple[str, str, PageSource]] = field(default_factory=dict)
     related: RelatedRanking = field(default_factory=RelatedRanking)
 
     def memo(self, lang: str) -> Memo:
@@ -181,7 +179,7 @@ def reset() -> None:
     fresh = ServeState()
     for name in ("serving", "catalog", "memos", "renders", "problems", "rendered", "swapped",
                  "templates",
-                 "template_lists", "fingerprints", "related"):
+                 "template_lists", "sources", "related"):
         setattr(STATE, name, getattr(fresh, name))
 
 
@@ -245,23 +243,37 @@ def faster_theme(theme: Theme) -> None:
     theme.get_env = get_env  # type: ignore[method-assign]
 
 
-def page_fingerprint(global_key: str, src_uri: str, markdown: str, known: set[str],
-                     project_root: Path) -> str:
-    """What a page's HTML depends on beyond the site-wide key: its Markdown, which of the
-    pages it links to exist (a link to a missing page renders differently), and the files
-    it includes as snippets."""
+@dataclass(frozen=True)
+class PageSource:
+    """What a page's HTML depends on beyond the site-wide key, but for which of the pages
+    it links to exist: kept while its Markdown is the very same, so that adding or
+    removing a page (which changes what exists) costs a short hash per page, not a hash
+    of each page's Markdown again."""
+
+    base: str  # its path, its Markdown (unsearched blocks made alike), its snippets' bytes
+    links: tuple[str, ...]  # the pages it links to, resolved
+    blocks: tuple[str, ...]  # its unsearched blocks (``unsearched_blocks``)
+
+    def fingerprint(self, known: set[str]) -> str:
+        """A link to a missing page renders differently from a link to one that exists."""
+        if not self.links:
+            return self.base
+        return digest(self.base, "".join("1" if link in known else "0" for link in self.links))
+
+
+def page_source(global_key: str, src_uri: str, markdown: str, project_root: Path
+                ) -> PageSource:
+    shape, blocks = unsearched_blocks(markdown)
     folder = src_uri.rsplit("/", 1)[0] if "/" in src_uri else ""
-    targets = []
-    for target in MD_LINK.findall(markdown):
-        resolved = os.path.normpath(os.path.join(folder, target)).replace(os.sep, "/")
-        targets.append(f"{target}={resolved in known}")
+    links = tuple(os.path.normpath(os.path.join(folder, target)).replace(os.sep, "/")
+                  for target in MD_LINK.findall(shape))
     snippets = []
-    for include in SNIPPET.findall(markdown):
+    for include in SNIPPET.findall(shape):
         try:
             snippets.append((project_root / include).read_bytes())
         except OSError:
             snippets.append(b"missing")
-    return digest(global_key, src_uri, markdown, *targets, *snippets)
+    return PageSource(digest(global_key, src_uri, shape, *snippets), links, blocks)
 
 
 def unsearched_blocks(markdown: str) -> tuple[str, tuple[str, ...]]:

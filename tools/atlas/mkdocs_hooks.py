@@ -43,12 +43,11 @@ from atlas.incremental import (
     PageRecord,
     digest,
     faster_theme,
-    page_fingerprint,
+    page_source,
     pause_collector,
     resume_collector,
     swap_blocks,
     tree_key,
-    unsearched_blocks,
 )
 from atlas.refresh import activity, metadata
 
@@ -297,7 +296,6 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
     global_key = state["global_key"]
     documentation = files.documentation_pages()
     known = {file.src_uri for file in documentation}
-    context = digest(global_key, *sorted(known))
     fingerprints: dict[str, str] = {}
     blocks_of: dict[str, tuple[str, ...]] = {}  # each page's unsearched blocks
     swapped: dict[str, str] = {}  # pages whose blocks alone changed: their HTML, swapped
@@ -322,16 +320,14 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
                 broken = True
         # Generated Markdown that the memo handed back unchanged is the very same string
         # (held here, so its identity cannot pass to another): its fingerprint is known.
-        cached = STATE.fingerprints.get((state["lang"], file.src_uri))
-        if cached is not None and cached[0] is markdown and cached[1] == context:
-            fingerprint, blocks = cached[2], cached[3]
+        cached = STATE.sources.get((lang, file.src_uri))
+        if cached is not None and cached[0] is markdown and cached[1] == global_key:
+            source = cached[2]
         else:
-            shape, blocks = unsearched_blocks(markdown)
-            fingerprint = page_fingerprint(global_key, file.src_uri, shape, known,
-                                           state["root"])
-            STATE.fingerprints[(state["lang"], file.src_uri)] = (markdown, context, fingerprint,
-                                                                 blocks)
-        fingerprints[file.src_uri] = fingerprint
+            source = page_source(global_key, file.src_uri, markdown, state["root"])
+            STATE.sources[(lang, file.src_uri)] = (markdown, global_key, source)
+        fingerprints[file.src_uri] = fingerprint = source.fingerprint(known)
+        blocks = source.blocks
         if blocks:
             blocks_of[file.src_uri] = blocks
         record = render.pages.get(file.src_uri)

@@ -615,7 +615,11 @@ def site_outputs(catalog: Catalog, lang: str, site_url: str | None, site_name: s
     outputs = {
         EXPLORER_URI: explorer_page(catalog, lang, directory_urls, suggest_url, fragments,
                                     memo),
-        EXPLORER_DATA_URI: explorer_json(catalog, lang, directory_urls, activity, memo),
+        EXPLORER_DATA_URI: memoized(
+            memo, ("explorer json", lang, tuple(map(id, catalog.entries)), id(catalog.topics),
+                   id(catalog.rules), tuple((activity or {}).get(e.id) for e in catalog.entries),
+                   directory_urls), (*catalog.entries, catalog.topics, catalog.rules),
+            partial(explorer_json, catalog, lang, directory_urls, activity, memo)),
         "feed.xml": atom_feed(catalog, lang, site_url, site_name, directory_urls),
     }
     if primary:  # language-independent: only at the root of the site

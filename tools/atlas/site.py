@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from atlas.catalog import Catalog, Entry, Topic
 from atlas.paths import LearningPath, Step, start_here_for
@@ -451,24 +451,50 @@ class Memo:
     catalog loader hands back the very same Entry and Topic objects for unchanged files; the
     memo keeps those objects alive, so an identity cannot be reused by a new object. Values
     (an entry's activity) are part of keys as themselves. Only what the latest generation
-    used is kept.
+    used is kept, and with a piece the pieces it was made of (a list page reused whole
+    keeps its items, which the next change to it needs).
     """
 
     def __init__(self) -> None:
-        self.previous: dict[tuple[Any, ...], tuple[Any, tuple[Any, ...]]] = {}
-        self.current: dict[tuple[Any, ...], tuple[Any, tuple[Any, ...]]] = {}
+        self.previous: dict[tuple[Any, ...], Made] = {}
+        self.current: dict[tuple[Any, ...], Made] = {}
+        self._making: list[list[tuple[Any, ...]]] = []  # the keys each make() in progress used
 
     def get(self, key: tuple[Any, ...], keep: tuple[Any, ...], make: Callable[[], T]) -> T:
         """What ``make`` returns, made only if ``key`` is new (the value is shared: it must
         not be changed)."""
         found = self.current.get(key) or self.previous.get(key)
         if found is None:
-            found = (make(), keep)
+            self._making.append([])
+            try:
+                value = make()
+            finally:
+                parts = tuple(self._making.pop())
+            found = Made(value, keep, parts)
+        else:
+            self._carry(found)
         self.current[key] = found
-        return found[0]
+        if self._making:
+            self._making[-1].append(key)
+        return cast(T, found.value)
+
+    def _carry(self, made: Made) -> None:
+        for part in made.parts:
+            if part not in self.current and (earlier := self.previous.get(part)) is not None:
+                self.current[part] = earlier
+                self._carry(earlier)
 
     def next_generation(self) -> None:
         self.previous, self.current = self.current, {}
+
+
+@dataclass(frozen=True)
+class Made:
+    """A memo's piece: its value, the objects its key names (kept alive), its parts' keys."""
+
+    value: Any
+    keep: tuple[Any, ...]
+    parts: tuple[tuple[Any, ...], ...]
 
 
 def memoized(memo: Memo | None, key: tuple[Any, ...], keep: tuple[Any, ...],
@@ -1160,8 +1186,11 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
                    tuple(activity.get(entry.id) for entry in of_kind), repo_url,
                    directory_urls), (*of_kind, catalog.topics), fragments,
             partial(kind_page, kind, catalog, lang, repo_url, activity, memo, directory_urls))
+    # The tags page shows each entry's title under its tags: an edited description leaves
+    # it as it is.
     pages["catalog/tags.md"] = memoized_page(
-        memo, ("tags page", lang, tuple(map(id, listed)), directory_urls), listed, fragments,
+        memo, ("tags page", lang, tuple((entry.id, entry.title, tuple(entry.data.get("tags", ())))
+                                        for entry in listed), directory_urls), (), fragments,
         partial(tags_page, catalog, lang, directory_urls))
     pages.update(redirect_pages(catalog, lang))
     pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
