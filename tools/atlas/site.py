@@ -372,7 +372,7 @@ UNSEARCHED_PATTERN = re.compile(r"<!-- atlas:fragment ([0-9a-f]{32}) unsearched 
 SEARCH_EXCLUDE = "data-search-exclude"
 
 
-def raw_html(block: str, fragments: dict[str, str] | None) -> str:
+def raw_html(block: str, fragments: dict[str, str] | None, marker: str = FRAGMENT) -> str:
     """A block of HTML in a generated page. Markdown passes HTML through, but parses it
     tag by tag on the way; with ``fragments`` (the build's) the page holds only a marker
     naming the block's digest, and ``insert_fragments`` puts the block in after Markdown has
@@ -381,7 +381,7 @@ def raw_html(block: str, fragments: dict[str, str] | None) -> str:
         return block
     key = hashlib.blake2b(block.encode(), digest_size=16).hexdigest()
     fragments[key] = block
-    return FRAGMENT.format(digest=key)
+    return marker.format(digest=key)
 
 
 def unsearched_html(block: str, fragments: dict[str, str] | None) -> str:
@@ -392,11 +392,7 @@ def unsearched_html(block: str, fragments: dict[str, str] | None) -> str:
     if SEARCH_EXCLUDE not in block[:block.find(">")]:
         raise ValueError(f"an unsearched block must start with an element carrying "
                          f"{SEARCH_EXCLUDE}: {block[:80]!r}")
-    if fragments is None:
-        return block
-    key = hashlib.blake2b(block.encode(), digest_size=16).hexdigest()
-    fragments[key] = block
-    return UNSEARCHED_FRAGMENT.format(digest=key)
+    return raw_html(block, fragments, UNSEARCHED_FRAGMENT)
 
 
 def insert_fragments(html_text: str, fragments: Mapping[str, str]) -> str:
@@ -1057,8 +1053,7 @@ def tags_page(catalog: Catalog, lang: str, directory_urls: bool = True,
         items = [f'<li><a href="{escape_attr(root + entry_page_path(e.id, directory_urls))}">'
                  f"{escape_attr(e.title)}</a></li>" for e in sorted(by_tag[tag], key=_sort_key)]
         lines += [f"## {escape_md(tag)} {{ #{tag_anchor(tag)} }}", "",
-                  unsearched_html("\n".join([f"<ul {SEARCH_EXCLUDE}>", *items, "</ul>"]),
-                                  fragments), ""]
+                  html_list(items, fragments), ""]
     return "\n".join(lines)
 
 
