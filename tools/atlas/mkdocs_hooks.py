@@ -34,6 +34,7 @@ from mkdocs.plugins import CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_build_date
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from atlas import publish, site
 from atlas.catalog import METADATA_NAME, Catalog, load_catalog
@@ -651,12 +652,31 @@ def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
     return server
 
 
+# What a save, a new file, a deletion or a rename reports. An event observer also reports
+# files being opened and closed unwritten, which every build does to the files it reads: let
+# through, those would start a rebuild after every rebuild, for as long as the server runs.
+CHANGE_EVENTS = frozenset({"created", "deleted", "modified", "moved", "closed"})
+
+
+class ChangesOnly(FileSystemEventHandler):
+    """Hands MkDocs' handler only the events that change a file."""
+
+    def __init__(self, handler: FileSystemEventHandler) -> None:
+        super().__init__()
+        self.handler = handler
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        if event.event_type in CHANGE_EVENTS:
+            self.handler.dispatch(event)
+
+
 def _watch_by_events(server: Any) -> None:
     """Have the operating system report saved files (inotify, FSEvents, ...) instead of
     MkDocs' polling, which stats every watched file every half second: a save waited a
     quarter of a second on average before the rebuild began, and each poll of a large
     catalog held the interpreter while a rebuild ran. The watches MkDocs made so far move
-    to the new observer; where watchdog has no such observer, polling stays."""
+    to the new observer, which passes on only the events that change a file; where
+    watchdog has no such observer, polling stays."""
     try:
         from watchdog.observers import Observer
         from watchdog.observers.polling import PollingObserver
@@ -671,7 +691,7 @@ def _watch_by_events(server: Any) -> None:
         return
     for path, (handlers, recursive) in moved.items():
         for handler in handlers:
-            refs[path] = events.schedule(handler, path, recursive=recursive)
+            refs[path] = events.schedule(ChangesOnly(handler), path, recursive=recursive)
     server.observer = events
 
 
