@@ -246,6 +246,36 @@ def test_files_in_wrong_places(make_catalog) -> None:
     assert "must end in .yaml" in text
 
 
+def test_the_catalog_is_walked_in_sorted_path_order(tmp_path: Path) -> None:
+    """Catalog order decides related-entry pools and every output, so the loader's own walk
+    must give exactly what ``sorted(rglob("*"))`` gives: a folder right before what it
+    holds, a name before its longer namesakes, capitals first, links to folders not
+    entered, hidden files and unlistable names included."""
+    import os
+
+    from atlas.catalog import _walk
+
+    root = tmp_path / "catalog"
+    for folder in ("book", "book-2", "book/inner", "Zeta", "tool"):
+        (root / folder).mkdir(parents=True)
+    for name in ("book.yaml", "book/b.yaml", "book/a.yaml", "book/a.yaml.bak", "book-2/x.yaml",
+                 "book/inner/deep.yaml", "Zeta/z.yaml", ".hidden", "tool/.DS_Store", "a b.yaml"):
+        (root / name).write_text("x", encoding="utf-8")
+    (root / "linked").symlink_to(root / "book", target_is_directory=True)
+    (root / "book" / "dangling.yaml").symlink_to(root / "missing.yaml")
+    walked = [(Path(place), parts, stat is None) for place, parts, stat in _walk(str(root))]
+    expected = sorted(root.rglob("*"))
+    assert [place for place, _, _ in walked] == expected
+    assert all(place.relative_to(root).parts == parts for place, parts, _ in walked)
+    assert [place for place, _, failed in walked if failed] == [root / "book/dangling.yaml"]
+    os.chmod(root / "tool", 0)
+    try:
+        if not os.access(root / "tool", os.R_OK):  # not as root, who may read anything
+            assert [Path(p) for p, _, _ in _walk(str(root))] == sorted(root.rglob("*"))
+    finally:
+        os.chmod(root / "tool", 0o755)
+
+
 def test_duplicates_across_files(make_catalog) -> None:
     other = (GOOD_BOOK.replace("kind: book", "kind: website")
              .replace("url: https://www.deeplearningbook.org/",

@@ -15,7 +15,7 @@ import os
 import re
 import stat as stat_mode
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,8 +200,38 @@ class Catalog:
     # Computed once per catalog by atlas.site.related_entries (both languages share it).
     related: dict[str, list[Entry]] | None = field(default=None, repr=False, compare=False)
 
+    # What by_topic and by_title worked out, with the entry list it was worked out from.
+    _orders: dict[str, tuple[tuple[int, int], Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+
     def by_id(self) -> dict[str, Entry]:
         return {entry.id: entry for entry in self.entries}
+
+    def _ordered(self, name: str, make: Callable[[], Any]) -> Any:
+        """Worked out once per catalog: both languages' pages ask, the topic pages and the
+        hand-written pages' lists for each topic, the explorer for every entry."""
+        made_from = (id(self.entries), len(self.entries))
+        known = self._orders.get(name)
+        if known is None or known[0] != made_from:
+            known = self._orders[name] = (made_from, make())
+        return known[1]
+
+    def by_topic(self) -> dict[str, list[Entry]]:
+        """Each topic's entries in catalog order, an entry once however often it names it."""
+        def group() -> dict[str, list[Entry]]:
+            members: dict[str, list[Entry]] = {}
+            for entry in self.entries:
+                for topic_id in dict.fromkeys(entry.topics):
+                    members.setdefault(topic_id, []).append(entry)
+            return members
+        grouped: dict[str, list[Entry]] = self._ordered("by topic", group)
+        return grouped
+
+    def by_title(self) -> list[Entry]:
+        """The entries as readers look them up: by title regardless of case, then by id."""
+        ordered: list[Entry] = self._ordered("by title", lambda: sorted(
+            self.entries, key=lambda entry: (entry.title.casefold(), entry.id)))
+        return ordered
 
     def children(self, topic_id: str | None) -> list[Topic]:
         return [topic for topic in self.topics.values() if topic.parent == topic_id]
@@ -610,6 +640,33 @@ def text_problem(text: str) -> str | None:
 # The whole catalog
 
 
+def _walk(folder: str, parts: tuple[str, ...] = ()
+          ) -> Iterator[tuple[str, tuple[str, ...], os.stat_result | None]]:
+    """Every path below ``folder`` in the order of ``sorted(Path(folder).rglob("*"))``: a
+    folder just before what it holds, names in code-point order, links to folders not
+    entered. Each comes with its parts below ``folder`` and its ``stat`` (None where that
+    fails). Listing the folders directly spares a rebuild under serve the making and sorting
+    of a Path object for every entry file."""
+    try:
+        with os.scandir(folder) as listing:
+            found = sorted(listing, key=lambda item: item.name)
+    except OSError:  # as rglob: a folder that cannot be listed holds nothing
+        return
+    for item in found:
+        try:
+            stat: os.stat_result | None = item.stat()
+        except OSError:
+            stat = None
+        below = (*parts, item.name)
+        yield item.path, below, stat
+        try:
+            real_folder = item.is_dir(follow_symlinks=False)
+        except OSError:
+            real_folder = False
+        if real_folder:
+            yield from _walk(item.path, below)
+
+
 def _shown(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -782,14 +839,14 @@ class FileCache:
     paths_context: bytes | None = None
     paths: ParsedPaths | None = None
     # (working folder, path) -> the path as problems show it
-    shown: dict[tuple[str, Path], str] = field(default_factory=dict)
+    shown: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def shown_path(self, cwd: str, path: Path) -> str:
+    def shown_path(self, cwd: str, path: str) -> str:
         """``_shown(path)``, remembered: resolving every path was most of the time a load of
         an unchanged catalog took."""
         key = (cwd, path)
         if key not in self.shown:
-            self.shown[key] = _shown(path)
+            self.shown[key] = _shown(Path(path))
         return self.shown[key]
 
 
@@ -824,22 +881,19 @@ def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG, cache: FileCache | N
     entries: list[Entry] = []
     seen: dict[str, tuple[tuple[int, int, int], bytes, Entry | None, list[Problem]]] = {}
     cwd = os.getcwd()
-    for path in sorted(catalog_dir.rglob("*")):
-        try:
-            stat = path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        except OSError:
-            stat, stamp = None, (-1, -1, -1)
-        relative = path.relative_to(catalog_dir)
-        if (stat is not None and stat_mode.S_ISDIR(stat.st_mode)) or path.name in NOT_ENTRIES \
-                or path.name.startswith(".") or relative.as_posix() == METADATA_NAME:
+    for place, parts, stat in _walk(str(catalog_dir)):
+        stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino) if stat else (-1, -1, -1)
+        name = parts[-1]
+        if (stat is not None and stat_mode.S_ISDIR(stat.st_mode)) or name in NOT_ENTRIES \
+                or name.startswith(".") or "/".join(parts) == METADATA_NAME:
             continue
-        shown = _shown(path) if cache is None else cache.shown_path(cwd, path)
-        if len(relative.parts) != 2 or relative.parts[0] not in rules.kinds:
+        path = Path(place)
+        shown = _shown(path) if cache is None else cache.shown_path(cwd, place)
+        if len(parts) != 2 or parts[0] not in rules.kinds:
             problems.append(Problem(shown, 1, "-", "entries live in catalog/<kind>/<id>.yaml "
                                                    f"with kind one of {', '.join(rules.kinds)}"))
             continue
-        if path.suffix != ".yaml":
+        if not name.endswith(".yaml"):
             problems.append(Problem(shown, 1, "-", "entry files must end in .yaml"))
             continue
         known = cache.files.get(shown) if cache is not None else None
@@ -851,8 +905,7 @@ def load_catalog(catalog_dir: Path | str = DEFAULT_CATALOG, cache: FileCache | N
         if known is not None and known[1] == raw:
             entry, entry_problems = known[2], known[3]
         else:
-            entry, entry_problems = _load_entry(path, shown, relative.parts[0], rules, topics,
-                                                renamed)
+            entry, entry_problems = _load_entry(path, shown, parts[0], rules, topics, renamed)
         seen[shown] = (stamp, raw, entry, entry_problems)
         problems += entry_problems
         if entry is not None:

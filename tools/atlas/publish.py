@@ -519,7 +519,7 @@ def explorer_data(catalog: Catalog, lang: str, directory_urls: bool = True,
         "entries": [memoized(memo, ("record", lang, id(e), id(catalog.topics),
                                     activity.get(e.id)), (e, catalog.topics),
                              partial(explorer_record, e, catalog, lang, activity.get(e.id)))
-                    for e in sorted(catalog.entries, key=lambda e: (e.title.casefold(), e.id))],
+                    for e in catalog.by_title()],
     }
     if activity:
         data["fetched"] = fetched_dates(activity.values())
@@ -581,12 +581,19 @@ def explorer_page(catalog: Catalog, lang: str, directory_urls: bool = True,
 
 def explorer_fallback(catalog: Catalog, lang: str, directory_urls: bool = True,
                       memo: Memo | None = None) -> str:
-    """Every entry as an HTML list item, for readers without JavaScript."""
-    items = [memoized(memo, ("fallback", lang, id(entry), directory_urls), (entry,),
-                      partial(_fallback_item, entry, lang, directory_urls))
-             for entry in sorted(catalog.entries, key=lambda x: (x.title.casefold(), x.id))]
-    return "\n".join([f'<ol class="atlas-explorer__fallback" {SEARCH_EXCLUDE}>', *items,
-                      "</ol>"])
+    """Every entry as an HTML list item, for readers without JavaScript (with a ``memo``,
+    the list is made again only when an entry changed, and then only that entry's item)."""
+    ordered = catalog.by_title()
+
+    def made() -> str:
+        items = [memoized(memo, ("fallback", lang, id(entry), directory_urls), (entry,),
+                          partial(_fallback_item, entry, lang, directory_urls))
+                 for entry in ordered]
+        return "\n".join([f'<ol class="atlas-explorer__fallback" {SEARCH_EXCLUDE}>', *items,
+                          "</ol>"])
+
+    return memoized(memo, ("fallback list", lang, tuple(map(id, ordered)), directory_urls),
+                    tuple(ordered), made)
 
 
 def _fallback_item(entry: Entry, lang: str, directory_urls: bool) -> str:
@@ -623,7 +630,11 @@ def site_outputs(catalog: Catalog, lang: str, site_url: str | None, site_name: s
         "feed.xml": atom_feed(catalog, lang, site_url, site_name, directory_urls),
     }
     if primary:  # language-independent: only at the root of the site
-        outputs["catalog.json"] = catalog_json(catalog, site_url, directory_urls, memo)
+        outputs["catalog.json"] = memoized(
+            memo, ("catalog json", tuple(map(id, catalog.entries)), id(catalog.topics),
+                   id(catalog.rules), site_url, directory_urls),
+            (*catalog.entries, catalog.topics, catalog.rules),
+            partial(catalog_json, catalog, site_url, directory_urls, memo))
         outputs["schema.json"] = json.dumps(rules_of(catalog).schema, ensure_ascii=False,
                                             indent=2) + "\n"
         outputs[EXPORT_SCHEMA_NAME] = json.dumps(export_schema(rules_of(catalog)),

@@ -825,7 +825,7 @@ def topic_page(topic: Topic, catalog: Catalog, lang: str, example: Example | Non
     activity = activity or {}
     uri = topic_uri(topic.id)
     if listed is None:
-        listed = [e for e in catalog.entries if topic.id in e.topics]
+        listed = catalog.by_topic().get(topic.id, [])
     members = sorted(listed, key=_sort_key)
     lines = [f"# {escape_md(topic_name(topic, lang))}", "",
              escape_md(topic.description.get(lang) or topic.description.get("en", "")), ""]
@@ -1082,7 +1082,7 @@ def entries_for_topic(catalog: Catalog, topic_id: str, lang: str, from_uri: str,
                       directory_urls: bool = True) -> str:
     """A topic's entries on a hand-written page, as the topic page lists them (HTML that
     search leaves out: ``html_list``)."""
-    members = sorted((e for e in catalog.entries if topic_id in e.topics), key=_sort_key)
+    members = sorted(catalog.by_topic().get(topic_id, ()), key=_sort_key)
     if not members:
         return LABELS[lang]["no_entries"]
     return html_list((list_item(entry, lang, from_uri, None, memo, directory_urls)
@@ -1192,13 +1192,10 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
     pages[PATHS_INDEX_URI] = paths_index_page(catalog, lang)
     for path in catalog.paths:
         pages[path_uri(path.id)] = path_page(path, catalog, lang, learn_titles)
-    by_topic: dict[str, list[Entry]] = defaultdict(list)
-    for entry in catalog.entries:
-        for topic_id in dict.fromkeys(entry.topics):
-            by_topic[topic_id].append(entry)
+    by_topic = catalog.by_topic()
     for topic in catalog.topics.values():
         example = examples.get(topic.id)
-        members = tuple(by_topic[topic.id])
+        members = tuple(by_topic.get(topic.id, ()))
         pages[topic_uri(topic.id)] = memoized_page(
             memo, ("topic page", lang, id(topic), id(catalog.topics), tuple(map(id, members)),
                    tuple(activity.get(entry.id) for entry in members),
