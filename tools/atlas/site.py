@@ -770,7 +770,8 @@ def related_list(entry: Entry, related: list[Entry], lang: str, directory_urls: 
                  fragments: dict[str, str] | None) -> str:
     """An entry page's related entries, as HTML that search leaves out: a query should find
     an entry by its own words, not by the titles of its neighbours. A new entry changes
-    other entries' lists, and ``make serve`` then swaps only this block in their pages."""
+    other entries' lists, and ``make serve`` then swaps only this block in their pages.
+    What it shows of each (id, title, kind) is what ``entry_pages`` keys the memo by."""
     t = LABELS[lang]
     uri = entry_uri(entry)
     items = [f'<li><a href="{escape_attr(page_href(uri, entry_uri(other), directory_urls))}">'
@@ -1033,10 +1034,11 @@ def paths_index_page(catalog: Catalog, lang: str) -> str:
 
 
 def tags_page(catalog: Catalog, lang: str, directory_urls: bool = True,
-              fragments: dict[str, str] | None = None) -> str:
+              fragments: dict[str, str] | None = None, memo: Memo | None = None) -> str:
     """Every tag with its entries. The lists are HTML (``raw_html``): as Markdown, thousands
     of links made this the slowest page of the site to render, and it is rendered again
-    whenever an entry is added."""
+    whenever an entry is added. With a ``memo``, only the lists of the tags whose entries
+    changed are made again."""
     t = LABELS[lang]
     root = "../../" if directory_urls else "../"
     by_tag: dict[str, list[Entry]] = defaultdict(list)
@@ -1049,11 +1051,18 @@ def tags_page(catalog: Catalog, lang: str, directory_urls: bool = True,
         f'<a href="#{escape_attr(tag_anchor(tag))}">{escape_text(tag)} ({len(by_tag[tag])})</a>'
         for tag in sorted(by_tag)) + "</p>", fragments))
     lines.append("")
+
+    def tag_list(tagged: list[Entry], own: dict[str, str] | None) -> str:
+        return html_list(
+            (f'<li><a href="{escape_attr(root + entry_page_path(e.id, directory_urls))}">'
+             f"{escape_attr(e.title)}</a></li>" for e in sorted(tagged, key=_sort_key)), own)
+
     for tag in sorted(by_tag):
-        items = [f'<li><a href="{escape_attr(root + entry_page_path(e.id, directory_urls))}">'
-                 f"{escape_attr(e.title)}</a></li>" for e in sorted(by_tag[tag], key=_sort_key)]
-        lines += [f"## {escape_md(tag)} {{ #{tag_anchor(tag)} }}", "",
-                  html_list(items, fragments), ""]
+        tagged = by_tag[tag]
+        listed = memoized_page(memo, ("tag list", tuple((e.id, e.title) for e in tagged),
+                                      directory_urls), (), fragments,
+                               partial(tag_list, tagged))
+        lines += [f"## {escape_md(tag)} {{ #{tag_anchor(tag)} }}", "", listed, ""]
     return "\n".join(lines)
 
 
@@ -1139,8 +1148,11 @@ def entry_pages(catalog: Catalog, lang: str, edit_base: str | None = None,
         edit_url = f"{edit_base.rstrip('/')}/{entry.path.as_posix()}" if edit_base else None
         others = related[entry.id]
         facts = activity.get(entry.id)
+        # Of its related entries a page shows the title and kind (``related_list``): an
+        # edited description leaves the pages that list the entry as they are.
         pages[entry_uri(entry)] = partial(
-            memoized_page, memo, ("entry", lang, id(entry), tuple(map(id, others)),
+            memoized_page, memo, ("entry", lang, id(entry),
+                                  tuple((other.id, other.title, other.kind) for other in others),
                                   id(catalog.topics), edit_url, repo_url, facts, directory_urls),
             (entry, *others, catalog.topics), fragments,
             partial(entry_page, entry, catalog, lang, others, edit_url, repo_url, facts,
@@ -1186,7 +1198,7 @@ def generate_pages(catalog: Catalog, lang: str, examples: dict[str, Example],
     pages["catalog/tags.md"] = memoized_page(
         memo, ("tags page", lang, tuple((entry.id, entry.title, tuple(entry.data.get("tags", ())))
                                         for entry in listed), directory_urls), (), fragments,
-        partial(tags_page, catalog, lang, directory_urls))
+        lambda own: tags_page(catalog, lang, directory_urls, own, memo))
     pages.update(redirect_pages(catalog, lang))
     pages["topics/index.md"] = topics_index_page(catalog, lang, examples)
     pages[PATHS_INDEX_URI] = paths_index_page(catalog, lang)
