@@ -144,8 +144,11 @@ def replace_in(path: Path, old: str, new: str) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
 
-def test_incremental_rebuilds_equal_full_builds(project: Path, tmp_path: Path) -> None:
+def test_incremental_rebuilds_equal_full_builds(project: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from atlas import incremental
+
+    monkeypatch.setattr(incremental, "RESUME_AFTER", 0.05)
 
     served, full = tmp_path / "served", tmp_path / "full"
     catalog = project / "catalog"
@@ -192,6 +195,9 @@ def test_incremental_rebuilds_equal_full_builds(project: Path, tmp_path: Path) -
             rendered = incremental.STATE.rendered["en"]
             assert 0 < len(rendered) <= most, (what, len(rendered))
             swapped[what] = len(incremental.STATE.swapped["en"])
+            resumption = incremental.collector_resumption()
+            if resumption is not None:  # once the page is served
+                resumption.join(timeout=incremental.RESUME_AFTER + 5)
             assert gc.isenabled(), "a rebuild resumes the garbage collector it paused"
         if group is local:  # the twin joins its original's neighbours' related entries:
             # their pages have the block swapped, not rendered again
@@ -224,6 +230,33 @@ def test_a_broken_entry_is_shown_in_the_browser_and_recovers(project: Path,
     os.utime(entry, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
     build_site(project, served, incremental=True)
     assert page.is_file() and not (served / "atlas-status.json").exists()
+
+
+def test_a_rebuild_leaves_its_garbage_until_the_page_is_served(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resumed at the end of a rebuild, the collector's first collection walks every object
+    the rebuild made before the page is served; it resumes a moment later instead, unless
+    another rebuild has paused it again by then."""
+    import time
+
+    from atlas import incremental
+
+    monkeypatch.setattr(incremental, "RESUME_AFTER", 0.2)
+    incremental.pause_collector()
+    try:
+        incremental.resume_collector(later=True)
+        assert not gc.isenabled()
+        incremental.pause_collector()  # the next rebuild begins first
+        time.sleep(0.4)
+        assert not gc.isenabled() and incremental.collector_resumption() is None
+        incremental.resume_collector(later=True)
+        resumption = incremental.collector_resumption()
+        assert resumption is not None
+        resumption.join(timeout=5)
+        assert gc.isenabled()
+    finally:
+        incremental.resume_collector()
+    assert gc.isenabled()
 
 
 def test_serve_watches_by_events_not_polling(tmp_path: Path) -> None:

@@ -497,7 +497,7 @@ def _finish_build(config: MkDocsConfig) -> None:
     _release_build(config, state)
     _build_alternates(config)
     if "loaded_catalog" not in _settings(config):  # the primary build, the last to finish
-        resume_collector()
+        resume_collector(later=STATE.serving)  # once the page is served
 
 
 def on_build_error(error: Exception) -> None:
