@@ -263,9 +263,12 @@ def test_serve_watches_by_events_not_polling(tmp_path: Path) -> None:
     """`make serve` hears of a saved file from the operating system at once: the watches
     MkDocs made move from its half-second polling to an event observer, and a save still
     asks for a rebuild. Reading a watched file, as every build does, does not: the server
-    would otherwise rebuild after every rebuild, for as long as it runs."""
+    would otherwise rebuild after every rebuild, for as long as it runs. A save pauses the
+    garbage collector until the rebuild it starts is done (a rebuild that does not come
+    resumes it after a grace period)."""
     import time
 
+    from atlas import incremental
     from atlas.mkdocs_hooks import _watch_by_events
     from mkdocs.livereload import LiveReloadServer
     from watchdog.observers import Observer
@@ -289,12 +292,15 @@ def test_serve_watches_by_events_not_polling(tmp_path: Path) -> None:
             assert existing.read_text(encoding="utf-8") == "title: y\n"
         time.sleep(0.5)
         assert not server._want_rebuild
+        assert gc.isenabled(), "reading a file is not a save"
         (watched / "book" / "new.yaml").write_text("title: x\n", encoding="utf-8")
         deadline = time.monotonic() + 10
         while not server._want_rebuild and time.monotonic() < deadline:
             time.sleep(0.02)
         assert server._want_rebuild
+        assert not gc.isenabled() and incremental.collector_resumption() is not None
     finally:
+        incremental.resume_collector()
         server.observer.stop()
         server.observer.join()
         server.server_close()

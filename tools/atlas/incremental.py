@@ -70,6 +70,7 @@ class Render:
     # digest (``site.unsearched_html``)
     objects: dict[str, Page] = field(default_factory=dict)  # its pages outside the navigation
     files: dict[str, File] = field(default_factory=dict)  # the files it generated
+    known: frozenset[str] = frozenset()  # its pages' source paths
 
 
 class TemplateCache(jinja2.BytecodeCache):
@@ -146,8 +147,8 @@ class ServeState:
     swapped: dict[str, set[str]] = field(default_factory=dict)  # and those it swapped blocks in
     templates: TemplateCache = field(default_factory=TemplateCache)
     template_lists: dict[str, list[str]] = field(default_factory=dict)  # theme file listings
-    # (language, page) -> the Markdown and site-wide key it was computed from, its source
-    sources: dict[tuple[str, str], tuple[str, str, PageSource]] = field(default_factory=dict)
+    sources: dict[tuple[str, str], SourceRecord] = field(default_factory=dict)  # by
+    # (language, page)
     related: RelatedRanking = field(default_factory=RelatedRanking)
 
     def memo(self, lang: str) -> Memo:
@@ -166,29 +167,45 @@ FEW_PAGES = 200
 # Seconds after a rebuild before the collector runs again: the browser has been told to
 # reload and has fetched the page by then.
 RESUME_AFTER = 2.0
+# Seconds after a save before the collector runs again if no rebuild has paused it by then.
+SAVE_GRACE = 30.0
 _resuming: list[threading.Timer] = []  # the resumption pending, if any
 
 
-def pause_collector() -> None:
+def pause_collector(grace: float | None = None) -> None:
     """Pause Python's cyclic garbage collector for an incremental rebuild. Such a rebuild
     makes little cyclic garbage, but a full collection walks every object the server keeps
-    (the catalog, the memos, the page records) and costs more than the pages it renders."""
+    (the catalog, the memos, the page records) and costs more than the pages it renders.
+    With ``grace``, it resumes that many seconds on unless a rebuild pauses it first."""
     while _resuming:
         _resuming.pop().cancel()
     gc.disable()
+    if grace is not None:
+        _resume_in(grace)
 
 
 def resume_collector(later: bool = False) -> None:
     """Resume the collector, at once or ``later`` (RESUME_AFTER seconds on, unless a
-    rebuild pauses it first). Resumed, its first collection walks every object the rebuild
-    made; at 10,000 entries that took a quarter of a second, which a rebuild that resumes it
-    at once spends before the page is served, and a later resumption while the server idles."""
+    rebuild pauses it first), with a full collection. Resumed, it collects what the rebuild
+    left and, sooner or later, walks every object the server keeps: at 10,000 entries a
+    quarter to a whole second, which a rebuild that resumes it at once spends before the
+    page is served. Later, it is spent while the server idles, and the next rebuild starts
+    with nothing left to collect."""
     while _resuming:
         _resuming.pop().cancel()
-    if not later or gc.isenabled():
+    if not later:
         gc.enable()
         return
-    timer = threading.Timer(RESUME_AFTER, gc.enable)
+    _resume_in(RESUME_AFTER)
+
+
+def _collect() -> None:
+    gc.enable()
+    gc.collect()
+
+
+def _resume_in(seconds: float) -> None:
+    timer = threading.Timer(seconds, _collect)
     timer.daemon = True
     _resuming.append(timer)
     timer.start()
@@ -279,11 +296,28 @@ class PageSource:
     links: tuple[str, ...]  # the pages it links to, resolved
     blocks: tuple[str, ...]  # its unsearched blocks (``unsearched_blocks``)
 
-    def fingerprint(self, known: set[str]) -> str:
+    def fingerprint(self, known: frozenset[str]) -> str:
         """A link to a missing page renders differently from a link to one that exists."""
         if not self.links:
             return self.base
         return digest(self.base, "".join("1" if link in known else "0" for link in self.links))
+
+
+@dataclass(slots=True)
+class SourceRecord:
+    """What a page's fingerprint was worked out from in the last build, by identity: a
+    generated page that the memo handed back unchanged is the very same string (held here,
+    so that its identity cannot pass to another), and an unchanged set of pages is the very
+    same ``Render.known``. At 10,000 entries, looking for markers in, hashing and
+    fingerprinting 20,000 unchanged pages again was a good part of a rebuild."""
+
+    raw: str  # its Markdown as read
+    marked: bool  # whether that has markers (``site.MARKER``) to expand
+    markdown: str  # with its markers expanded
+    global_key: str
+    source: PageSource
+    known: frozenset[str]
+    fingerprint: str
 
 
 def page_source(global_key: str, src_uri: str, markdown: str, project_root: Path

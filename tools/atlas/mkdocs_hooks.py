@@ -31,7 +31,8 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import CombinedEvent, event_priority
-from mkdocs.structure.files import File, Files
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_build_date
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -40,8 +41,10 @@ from atlas import publish, site
 from atlas.catalog import METADATA_NAME, Catalog, load_catalog
 from atlas.incremental import (
     FEW_PAGES,
+    SAVE_GRACE,
     STATE,
     PageRecord,
+    SourceRecord,
     digest,
     faster_theme,
     page_source,
@@ -191,6 +194,36 @@ class UnreadPage(File):
         self._content = value
 
 
+class SettledFiles(Files):
+    """The site's files, whose Markdown pages are listed once: MkDocs lists them six times
+    a build, each a walk of every file (20,000 at 10,000 entries). The listing is kept from
+    ``settle`` on (once MkDocs has set every file's inclusion, before the navigation) until
+    a file is added or removed."""
+
+    def __init__(self, files: Files) -> None:
+        super().__init__(files)
+        self._listed: dict[Callable[[InclusionLevel], bool], list[File]] | None = None
+
+    def settle(self) -> None:
+        self._listed = {}
+
+    def append(self, file: File) -> None:
+        self._listed = None
+        super().append(file)
+
+    def remove(self, file: File) -> None:
+        self._listed = None
+        super().remove(file)
+
+    def documentation_pages(self, *, inclusion: Callable[[InclusionLevel], bool]
+                            = InclusionLevel.is_included) -> list[File]:
+        if self._listed is None:
+            return list(super().documentation_pages(inclusion=inclusion))
+        if inclusion not in self._listed:
+            self._listed[inclusion] = list(super().documentation_pages(inclusion=inclusion))
+        return list(self._listed[inclusion])
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     state = _state_of(config)
     settings = _settings(config)
@@ -245,10 +278,17 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     if STATE.problems and STATE.serving:
         files.append(File.generated(config, STATUS_NAME, content=json.dumps(
             {"problems": [str(p) for p in STATE.problems]}, ensure_ascii=False)))
+    files = SettledFiles(files)
     state["files"] = files
     if STATE.serving:
         _mark_unchanged_pages(files, config)
     return files
+
+
+def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
+    if isinstance(files, SettledFiles):  # every file's inclusion is set by now
+        files.settle()
+    return nav
 
 
 # ---------------------------------------------------------------------------------------
@@ -296,7 +336,9 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
     render = STATE.render(state["lang"])
     global_key = state["global_key"]
     documentation = files.documentation_pages()
-    known = {file.src_uri for file in documentation}
+    known = frozenset(file.src_uri for file in documentation)
+    if known == render.known:
+        known = render.known  # the very object the last fingerprints were worked out with
     fingerprints: dict[str, str] = {}
     blocks_of: dict[str, tuple[str, ...]] = {}  # each page's unsearched blocks
     swapped: dict[str, str] = {}  # pages whose blocks alone changed: their HTML, swapped
@@ -310,24 +352,28 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
     catalog_key = tuple(map(id, made_of))
     memo = STATE.memo(lang)
     for file in documentation:
-        markdown = file.content_string
+        raw = markdown = file.content_string
+        cached = STATE.sources.get((lang, file.src_uri))
+        marked = (cached.marked if cached is not None and cached.raw is raw
+                  else site.MARKER.search(raw) is not None)
         broken = False  # a marker it has is wrong: rendering it says so (on_page_markdown)
-        if site.MARKER.search(markdown):  # its catalog lists are part of what it shows
+        if marked:  # its catalog lists are part of what it shows
             try:
                 markdown = site.memoized_page(
-                    memo, ("markers", file.src_uri, markdown, catalog_key), made_of,
-                    fragments, partial(_expand_markers, markdown, config, file.src_uri))
+                    memo, ("markers", file.src_uri, raw, catalog_key), made_of,
+                    fragments, partial(_expand_markers, raw, config, file.src_uri))
             except site.MarkerError:
                 broken = True
-        # Generated Markdown that the memo handed back unchanged is the very same string
-        # (held here, so its identity cannot pass to another): its fingerprint is known.
-        cached = STATE.sources.get((lang, file.src_uri))
-        if cached is not None and cached[0] is markdown and cached[1] == global_key:
-            source = cached[2]
+        if cached is not None and cached.markdown is markdown and cached.global_key == global_key:
+            source = cached.source
+            if cached.known is not known:
+                cached.known, cached.fingerprint = known, source.fingerprint(known)
+            cached.raw, cached.marked = raw, marked
         else:
             source = page_source(global_key, file.src_uri, markdown, state["root"])
-            STATE.sources[(lang, file.src_uri)] = (markdown, global_key, source)
-        fingerprints[file.src_uri] = fingerprint = source.fingerprint(known)
+            cached = STATE.sources[(lang, file.src_uri)] = SourceRecord(
+                raw, marked, markdown, global_key, source, known, source.fingerprint(known))
+        fingerprints[file.src_uri] = fingerprint = cached.fingerprint
         blocks = source.blocks
         if blocks:
             blocks_of[file.src_uri] = blocks
@@ -347,6 +393,7 @@ def _mark_unchanged_pages(files: Files, config: MkDocsConfig) -> None:
         file.is_modified = (lambda: False) if unchanged else (lambda: True)  # type: ignore[method-assign]
         rendering += not unchanged
     state.update(fingerprints=fingerprints, blocks_of=blocks_of, swapped=swapped)
+    render.known = known
     if rendering > FEW_PAGES:  # then garbage adds up: collect it as usual
         resume_collector()
 
@@ -357,6 +404,11 @@ def _reuse_page(page: Page, file: File, build_date: str) -> None:
     10,000 entries that was a good part of what a rebuild that renders a few pages cost.
     It is left as MkDocs leaves a page it skips, with what the last build knew of it."""
     earlier = page.file
+    if (earlier is file and page.update_date == build_date and page.markdown is None
+            and page.content is None
+            and page.links_to_anchors is None and not page.toc and not page.active):
+        file.page = page  # a generated page's File, reused (``_earlier_files``), and the
+        return  # page was skipped last time too: it is as this would leave it
     for name in ("dest_uri", "url", "abs_dest_path"):  # MkDocs' cached properties
         if name in vars(earlier):
             vars(file)[name] = vars(earlier)[name]
@@ -667,6 +719,9 @@ class ChangesOnly(FileSystemEventHandler):
 
     def dispatch(self, event: FileSystemEvent) -> None:
         if event.event_type in CHANGE_EVENTS:
+            # A rebuild follows: a collection starting now, as MkDocs reads the
+            # configuration again, would walk every object the server keeps.
+            pause_collector(grace=SAVE_GRACE)
             self.handler.dispatch(event)
 
 
