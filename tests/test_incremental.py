@@ -236,7 +236,8 @@ def test_a_rebuild_leaves_its_garbage_until_the_page_is_served(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Resumed at the end of a rebuild, the collector's first collection walks every object
     the rebuild made before the page is served; it resumes a moment later instead, unless
-    another rebuild has paused it again by then."""
+    another rebuild has paused it again by then, and what survives its collection is kept
+    out of the next ones' sight (frozen) until the collector resumes at once again."""
     import time
 
     from atlas import incremental
@@ -253,10 +254,10 @@ def test_a_rebuild_leaves_its_garbage_until_the_page_is_served(
         resumption = incremental.collector_resumption()
         assert resumption is not None
         resumption.join(timeout=5)
-        assert gc.isenabled()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
     finally:
         incremental.resume_collector()
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 def test_serve_watches_by_events_not_polling(tmp_path: Path) -> None:

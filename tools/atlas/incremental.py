@@ -169,51 +169,75 @@ FEW_PAGES = 200
 RESUME_AFTER = 2.0
 # Seconds after a save before the collector runs again if no rebuild has paused it by then.
 SAVE_GRACE = 30.0
-_resuming: list[threading.Timer] = []  # the resumption pending, if any
+# Small rebuilds between two collections of everything the server keeps.
+FULL_COLLECTION_EVERY = 50
+
+
+@dataclass
+class Collections:
+    """The cyclic garbage collector under ``make serve``. What the server keeps from one
+    rebuild to the next (the catalog, the memos, the page records: millions of objects at
+    10,000 entries) is moved out of the collector's sight once collected (``gc.freeze``):
+    a collection of everything took longer than the rest of a small rebuild.
+    What a small rebuild makes is collected while the server idles, then frozen in turn;
+    cycles among frozen objects that a rebuild drops (a re-rendered page's old ``Page`` and
+    ``File``) wait for the next collection of everything, after a rebuild that rendered
+    many pages or every FULL_COLLECTION_EVERY small ones."""
+
+    pending: list[threading.Timer] = field(default_factory=list)  # the resumption, if any
+    since_full: int = 0
+    full_due: bool = True
+
+
+COLLECTIONS = Collections()
 
 
 def pause_collector(grace: float | None = None) -> None:
-    """Pause Python's cyclic garbage collector for an incremental rebuild. Such a rebuild
-    makes little cyclic garbage, but a full collection walks every object the server keeps
-    (the catalog, the memos, the page records) and costs more than the pages it renders.
+    """Pause the collector for an incremental rebuild, which makes little cyclic garbage.
     With ``grace``, it resumes that many seconds on unless a rebuild pauses it first."""
-    while _resuming:
-        _resuming.pop().cancel()
+    while COLLECTIONS.pending:
+        COLLECTIONS.pending.pop().cancel()
     gc.disable()
     if grace is not None:
         _resume_in(grace)
 
 
 def resume_collector(later: bool = False) -> None:
-    """Resume the collector, at once or ``later`` (RESUME_AFTER seconds on, unless a
-    rebuild pauses it first), with a full collection. Resumed, it collects what the rebuild
-    left and, sooner or later, walks every object the server keeps: at 10,000 entries a
-    quarter to a whole second, which a rebuild that resumes it at once spends before the
-    page is served. Later, it is spent while the server idles, and the next rebuild starts
-    with nothing left to collect."""
-    while _resuming:
-        _resuming.pop().cancel()
+    """Resume the collector: at once (a rebuild that renders many pages makes garbage as it
+    goes), or ``later``, RESUME_AFTER seconds on unless a rebuild pauses it first, with a
+    collection of what the rebuild left (``Collections``), which a rebuild that resumed it
+    at once would spend before the page is served. At once, it sees every object again."""
+    while COLLECTIONS.pending:
+        COLLECTIONS.pending.pop().cancel()
     if not later:
+        COLLECTIONS.full_due = True
+        gc.unfreeze()
         gc.enable()
         return
     _resume_in(RESUME_AFTER)
 
 
 def _collect() -> None:
-    gc.enable()
+    if COLLECTIONS.full_due or COLLECTIONS.since_full >= FULL_COLLECTION_EVERY:
+        gc.unfreeze()
+        COLLECTIONS.full_due, COLLECTIONS.since_full = False, 0
+    else:
+        COLLECTIONS.since_full += 1
     gc.collect()
+    gc.freeze()
+    gc.enable()
 
 
 def _resume_in(seconds: float) -> None:
     timer = threading.Timer(seconds, _collect)
     timer.daemon = True
-    _resuming.append(timer)
+    COLLECTIONS.pending.append(timer)
     timer.start()
 
 
 def collector_resumption() -> threading.Timer | None:
     """The pending resumption of the collector, if one is pending (for tests)."""
-    return _resuming[-1] if _resuming else None
+    return COLLECTIONS.pending[-1] if COLLECTIONS.pending else None
 
 
 def reset() -> None:
