@@ -260,7 +260,8 @@ def test_a_rebuild_leaves_its_garbage_until_the_page_is_served(
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
-def test_serve_watches_by_events_not_polling(tmp_path: Path) -> None:
+def test_serve_watches_by_events_not_polling(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """`make serve` hears of a saved file from the operating system at once: the watches
     MkDocs made move from its half-second polling to an event observer, and a save still
     asks for a rebuild. Reading a watched file, as every build does, does not: the server
@@ -271,6 +272,8 @@ def test_serve_watches_by_events_not_polling(tmp_path: Path) -> None:
 
     from atlas import incremental
     from atlas.mkdocs_hooks import _watch_by_events
+
+    monkeypatch.setattr(incremental.STATE, "serving", True)  # mkdocs serve --dirty
     from mkdocs.livereload import LiveReloadServer
     from watchdog.observers import Observer
     from watchdog.observers.polling import PollingObserver

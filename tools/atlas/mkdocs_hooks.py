@@ -719,9 +719,10 @@ class ChangesOnly(FileSystemEventHandler):
 
     def dispatch(self, event: FileSystemEvent) -> None:
         if event.event_type in CHANGE_EVENTS:
-            # A rebuild follows: a collection starting now, as MkDocs reads the
-            # configuration again, would walk every object the server keeps.
-            pause_collector(grace=SAVE_GRACE)
+            if STATE.serving:  # an incremental rebuild follows: a collection starting
+                # now, as MkDocs reads the configuration again, would walk every object
+                # the server keeps
+                pause_collector(grace=SAVE_GRACE)
             self.handler.dispatch(event)
 
 
