@@ -10,12 +10,14 @@ page being served (polled over HTTP every 20 ms):
 
 each three times, a few seconds apart (the figure is the median), and, in the same run, a
 clean full `mkdocs build` of the same catalog. It prints the figures and their ratio to the
-full rebuild. Usage: python bench/serve_bench.py [--sizes 1000 10000]
+full rebuild, and the server's resident memory at the end (Linux). Usage:
+python bench/serve_bench.py [--sizes 1000 10000]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -60,6 +62,24 @@ def wait_for(url: str, needle: str, started: float) -> float:
             return time.perf_counter() - started
         time.sleep(POLL)
     raise TimeoutError(f"{url} never showed {needle!r}")
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children (the server builds the Chinese site in
+    a second process), from /proc; 0 where there is none."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines()
+                       if line.startswith("VmRSS:")), 0)
+        with contextlib.suppress(OSError):  # a kernel without the list: the process alone
+            pending += map(int, Path(f"/proc/{current}/task/{current}/children").read_text()
+                           .split())
+    return total / 1024
 
 
 def edit(path: Path, old: str, new: str) -> float:
@@ -118,6 +138,7 @@ def measure(size: int) -> dict[str, float]:
                                encoding="utf-8")
                 figures.setdefault("new entry", []).append(  # type: ignore
                     wait_for(root + f"zh/entries/{name}/", "AIGC", started))
+            figures["server memory"] = tree_rss_mib(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -139,6 +160,9 @@ def main() -> None:
         print(f"\n{size:,} entries (x2 languages)")
         print(f"  full rebuild (mkdocs build, same catalog): {full:7.1f} s")
         print(f"  first build of the server:                 {figures['first build']:7.1f} s")
+        if figures["server memory"]:
+            print(f"  the server's resident memory at the end:   {figures['server memory']:7.0f} "
+                  "MiB (with its second process)")
         for key in ("entry edit (en page)", "entry edit (zh page)", "Learn page edit",
                     "new entry"):
             target = targets.get(size)

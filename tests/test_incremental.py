@@ -90,25 +90,34 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         shutil.copy(ROOT / "catalog" / f"{name}.yaml", catalog / f"{name}.yaml")
     monkeypatch.chdir(project)  # pymdownx.snippets includes example sources from "."
     yield project
+    from atlas import incremental
+
+    incremental.reset()  # and the process that built the Chinese site ends
 
 
 def build_site(project: Path, site: Path, *, incremental: bool) -> None:
-    """One build as `mkdocs serve --dirty` makes it (incremental), or a clean full build
-    of the same sources with every cache forgotten."""
+    """One build as `mkdocs serve --dirty` makes it (incremental), or the first build of a
+    fresh server, every cache forgotten, into an empty folder: a clean full build of the
+    same sources. The other language is built by the server's second process."""
     from atlas import incremental as state
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
     kept = dict(vars(state.STATE))
     if not incremental:  # from nothing, as a fresh server would; the served caches stay
-        state.reset()
+        vars(state.STATE).update(vars(state.ServeState()))
         shutil.rmtree(site, ignore_errors=True)
     config = load_config(str(project / "mkdocs.yml"), site_dir=str(site))
     config.site_url = SERVE_URL
     config.plugins.on_startup(command="serve", dirty=True)
-    build(config, serve_url=SERVE_URL, dirty=incremental)
-    if not incremental and kept["renders"]:
+    build(config, serve_url=SERVE_URL, dirty=True)
+    if incremental:
+        return
+    if kept["renders"]:  # a build to compare with: the server's caches and process return
+        state.STATE.alternates.stop()
         vars(state.STATE).update(kept)
+    else:
+        kept["alternates"].stop()
 
 
 def differences(ours: Path, full: Path) -> list[str]:
@@ -230,6 +239,45 @@ def test_a_broken_entry_is_shown_in_the_browser_and_recovers(project: Path,
     os.utime(entry, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
     build_site(project, served, incremental=True)
     assert page.is_file() and not (served / "atlas-status.json").exists()
+
+
+def test_the_chinese_site_is_built_beside_the_english_one(
+        project: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """Under serve a second process builds the Chinese site while the English one builds.
+    A problem in a Chinese page fails the rebuild with its message, which names the
+    Chinese configuration, and the server recovers once it is fixed; if the process ends,
+    the next rebuild starts another, and the site is still what a full build makes."""
+    from atlas import incremental
+    from mkdocs.exceptions import Abort
+
+    served, full = tmp_path / "served", tmp_path / "full"
+    build_site(project, served, incremental=False)
+    process = incremental.STATE.alternates.process
+    assert process is not None and process.poll() is None
+    assert (served / "zh/learn/gan/index.html").is_file()
+
+    page = project / "docs/zh/learn/gan.md"
+    good = page.read_text(encoding="utf-8")
+    replace_in(page, "<!-- atlas:entries topic=gan -->", "<!-- atlas:entries topic=no-such -->")
+    capfd.readouterr()
+    with pytest.raises(Abort):
+        build_site(project, served, incremental=True)
+    assert "building mkdocs.zh.yml failed" in caplog.text
+    assert "unknown topic 'no-such'" in capfd.readouterr().err  # the second process says why
+    page.write_text(good, encoding="utf-8")
+    build_site(project, served, incremental=True)
+    assert incremental.STATE.alternates.process is process
+
+    process.kill()
+    process.wait()
+    replace_in(page, "\n## ", "\n为基准测试添加的一句。\n\n## ")
+    build_site(project, served, incremental=True)
+    assert incremental.STATE.alternates.process not in (None, process)
+    assert "为基准测试添加的一句" in (served / "zh/learn/gan/index.html").read_text(
+        encoding="utf-8")
+    build_site(project, full, incremental=False)
+    assert differences(served, full) == []
 
 
 def test_a_rebuild_leaves_its_garbage_until_the_page_is_served(

@@ -38,6 +38,7 @@ from mkdocs.structure.files import File
 from mkdocs.structure.pages import Page
 from mkdocs.theme import Theme
 
+from atlas.alternates import AlternateProcess
 from atlas.catalog import Catalog, Entry, FileCache, Problem
 from atlas.site import UNSEARCHED_FRAGMENT, UNSEARCHED_PATTERN, Memo, related_entries
 
@@ -138,6 +139,9 @@ class RelatedRanking:
 @dataclass
 class ServeState:
     serving: bool = False  # mkdocs serve --dirty: rebuilds are incremental
+    alternate_process: bool = False  # this process builds the other languages for a server
+    # (``atlas.alternates``), which reports the catalog's problems itself
+    alternates: AlternateProcess = field(default_factory=AlternateProcess)  # the server's
     catalog: FileCache = field(default_factory=FileCache)
     memos: dict[str, Memo] = field(default_factory=dict)
     renders: dict[str, Render] = field(default_factory=dict)
@@ -241,11 +245,11 @@ def collector_resumption() -> threading.Timer | None:
 
 
 def reset() -> None:
-    """Forget every cache (a new serving session; tests start from here)."""
+    """Forget every cache (a new serving session; tests start from here), and end the
+    process building the other languages, which keeps its own."""
+    STATE.alternates.stop()
     fresh = ServeState()
-    for name in ("serving", "catalog", "memos", "renders", "problems", "rendered", "swapped",
-                 "templates",
-                 "template_lists", "sources", "related"):
+    for name in vars(fresh):
         setattr(STATE, name, getattr(fresh, name))
 
 

@@ -6,8 +6,10 @@ process, handing over the catalog it already loaded and validated, so ``mkdocs b
 and ``mkdocs serve`` always produce both languages and read the catalog once.
 
 Under ``mkdocs serve --dirty`` (``make serve``) rebuilds are incremental: see
-``atlas.incremental``. There a catalog with problems does not stop the server: the site is
-built from the entries without problems and every page says what is wrong and where.
+``atlas.incremental``; there the Chinese site is built beside the English one, by a second
+process that lives as long as the server (``atlas.alternates``). A catalog with problems
+does not stop the server: the site is built from the entries without problems and every
+page says what is wrong and where.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from mkdocs.utils import get_build_date
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from atlas import publish, site
+from atlas.alternates import AlternateBuild
 from atlas.catalog import METADATA_NAME, Catalog, load_catalog
 from atlas.incremental import (
     FEW_PAGES,
@@ -103,6 +106,8 @@ def _configure(config: MkDocsConfig) -> MkDocsConfig:
     primary = "loaded_catalog" not in settings
     if primary and STATE.serving and STATE.renders:  # a rebuild: see _mark_unchanged_pages
         pause_collector()
+    if primary and STATE.serving:
+        _start_alternates(config)
     catalog_dir = root / settings.get("catalog_dir", "catalog")
     catalog: Catalog = settings.get("loaded_catalog") or load_catalog(
         catalog_dir, cache=STATE.catalog if STATE.serving else None)
@@ -115,7 +120,8 @@ def _configure(config: MkDocsConfig) -> MkDocsConfig:
         if not STATE.serving:
             raise PluginError(f"the catalog has {len(catalog.problems)} problem(s); "
                               f"run `atlas validate`:\n{listing}")
-        if primary:  # keep serving the entries without problems; the pages say what is wrong
+        if primary and not STATE.alternate_process:  # keep serving the entries without
+            # problems; the pages say what is wrong
             log.error("the catalog has %d problem(s); the site shows the entries without "
                       "problems until they are fixed:\n%s", len(catalog.problems), listing)
     examples = site.load_examples(catalog, root / settings.get("examples_dir", "examples"))
@@ -751,21 +757,51 @@ def _watch_by_events(server: Any) -> None:
     server.observer = events
 
 
-def _build_alternates(config: MkDocsConfig) -> None:
-    """Build the other language(s) into a sub-folder of this site."""
-    state = _state_of(config)
-    settings = _settings(config)
-    for other in settings.get("alternate_builds", []):
-        target = Path(config.site_dir) / other["dir"]
-        log.info("Building %s into %s", other["config"], target)
+def _alternate_builds(config: MkDocsConfig) -> list[AlternateBuild]:
+    """The other language(s), each built into a sub-folder of this site."""
+    builds = []
+    for other in _settings(config).get("alternate_builds", []):
         site_url = f"{config.site_url.rstrip('/')}/{other['dir']}/" if config.site_url else None
-        alternate = load_config(str(_project_root(config) / other["config"]),
-                                site_dir=str(target), strict=config.strict, site_url=site_url)
-        alternate.extra["atlas"]["loaded_catalog"] = state["catalog"]
+        builds.append(AlternateBuild(str(_project_root(config) / other["config"]),
+                                     str(Path(config.site_dir) / other["dir"]), site_url,
+                                     bool(config.strict), os.getcwd()))
+    return builds
+
+
+def _start_alternates(config: MkDocsConfig) -> None:
+    """Under serve, the other languages are built beside this one (``atlas.alternates``).
+    A serving build never cleans the site folder (``mkdocs serve --dirty``), so they can
+    start writing into it before this build has begun to."""
+    builds = _alternate_builds(config)
+    if builds:
+        STATE.alternates.start(builds)
+        for other in builds:
+            log.info("Building %s into %s, in a second process", Path(other.config_file).name,
+                     other.site_dir)
+
+
+def _build_alternates(config: MkDocsConfig) -> None:
+    """Build the other languages, or under serve wait for the process building them."""
+    if STATE.serving and not STATE.alternate_process:
+        failed = [outcome for outcome in STATE.alternates.finish() if outcome.error]
+        if failed:
+            raise PluginError("; ".join(f"building {Path(outcome.config_file).name} failed: "
+                                        f"{outcome.error}" for outcome in failed))
+        return
+    for other in _alternate_builds(config):
+        log.info("Building %s into %s", Path(other.config_file).name, other.site_dir)
+        alternate = load_config(other.config_file, site_dir=other.site_dir,
+                                strict=other.strict, site_url=other.site_url)
+        alternate.extra["atlas"]["loaded_catalog"] = _state_of(config)["catalog"]
         try:
             build(alternate, dirty=STATE.serving)
         except Exception as error:
-            raise PluginError(f"building {other['config']} failed: {error}") from error
+            raise PluginError(f"building {Path(other.config_file).name} failed: "
+                              f"{error}") from error
+
+
+def on_shutdown() -> None:
+    STATE.alternates.stop()
 
 
 on_post_build = CombinedEvent(_assemble_search_index, _finish_build)
