@@ -230,15 +230,19 @@ def test_a_broken_entry_is_shown_in_the_browser_and_recovers(project: Path,
     good = entry.read_text(encoding="utf-8")
     replace_in(entry, "level: ", "level: expert\nlevel_was: ")
     build_site(project, served, incremental=True)  # no exception: the server keeps going
-    status = json.loads((served / "atlas-status.json").read_text(encoding="utf-8"))
-    assert any("catalog/tool/diffusers.yaml" in p and "level" in p for p in status["problems"])
+    for status_file in (served / "atlas-status.json", served / "zh/atlas-status.json"):
+        status = json.loads(status_file.read_text(encoding="utf-8"))
+        assert any("catalog/tool/diffusers.yaml" in p and "level" in p
+                   for p in status["problems"])
     assert not page.exists()  # the entry with problems is left out until fixed
+    assert not (served / "zh/entries/diffusers/index.html").exists()
 
     entry.write_text(good, encoding="utf-8")
     stat = entry.stat()
     os.utime(entry, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
     build_site(project, served, incremental=True)
     assert page.is_file() and not (served / "atlas-status.json").exists()
+    assert not (served / "zh/atlas-status.json").exists()
 
 
 def test_the_chinese_site_is_built_beside_the_english_one(
