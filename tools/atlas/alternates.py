@@ -23,7 +23,7 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,18 @@ class AlternateBuild:
     site_url: str | None
     strict: bool
     cwd: str  # pymdownx.snippets includes files relative to it
+
+    def run(self, dirty: bool, catalog: Any = None) -> None:
+        """Build it, here, from ``catalog`` where the English build hands over the one it
+        loaded (``atlas.catalog.Catalog``), else from the catalog's files."""
+        from mkdocs.commands.build import build
+        from mkdocs.config import load_config
+
+        config = load_config(self.config_file, site_dir=self.site_dir, strict=self.strict,
+                             site_url=self.site_url)
+        if catalog is not None:
+            config.extra["atlas"]["loaded_catalog"] = catalog
+        build(config, dirty=dirty)
 
 
 @dataclass(frozen=True)
@@ -110,9 +122,6 @@ class AlternateProcess:
 
 def build_requests(answers: IO[str], requests: IO[str]) -> None:
     """Build each request read from ``requests`` and answer it on ``answers``."""
-    from mkdocs.commands.build import build
-    from mkdocs.config import load_config
-
     from atlas.incremental import STATE, pause_collector
 
     STATE.serving = STATE.alternate_process = True
@@ -122,9 +131,7 @@ def build_requests(answers: IO[str], requests: IO[str]) -> None:
         error = None
         try:
             os.chdir(request.cwd)
-            config = load_config(request.config_file, site_dir=request.site_dir,
-                                 strict=request.strict, site_url=request.site_url)
-            build(config, dirty=True)
+            request.run(dirty=True)
         except Exception as failure:  # the server says what went wrong
             error = str(failure) or type(failure).__name__
         answers.write(json.dumps(asdict(BuildOutcome(request.config_file, error))) + "\n")

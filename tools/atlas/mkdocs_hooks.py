@@ -28,8 +28,6 @@ from typing import Any
 
 from jinja2 import Environment
 from mkdocs import utils
-from mkdocs.commands.build import build
-from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import CombinedEvent, event_priority
@@ -783,21 +781,20 @@ def _start_alternates(config: MkDocsConfig) -> None:
 def _build_alternates(config: MkDocsConfig) -> None:
     """Build the other languages, or under serve wait for the process building them."""
     if STATE.serving and not STATE.alternate_process:
-        failed = [outcome for outcome in STATE.alternates.finish() if outcome.error]
-        if failed:
-            raise PluginError("; ".join(f"building {Path(outcome.config_file).name} failed: "
-                                        f"{outcome.error}" for outcome in failed))
+        for outcome in STATE.alternates.finish():
+            if outcome.error:
+                raise _alternate_failed(outcome.config_file, outcome.error)
         return
     for other in _alternate_builds(config):
         log.info("Building %s into %s", Path(other.config_file).name, other.site_dir)
-        alternate = load_config(other.config_file, site_dir=other.site_dir,
-                                strict=other.strict, site_url=other.site_url)
-        alternate.extra["atlas"]["loaded_catalog"] = _state_of(config)["catalog"]
         try:
-            build(alternate, dirty=STATE.serving)
+            other.run(dirty=STATE.serving, catalog=_state_of(config)["catalog"])
         except Exception as error:
-            raise PluginError(f"building {Path(other.config_file).name} failed: "
-                              f"{error}") from error
+            raise _alternate_failed(other.config_file, error) from error
+
+
+def _alternate_failed(config_file: str, error: object) -> PluginError:
+    return PluginError(f"building {Path(config_file).name} failed: {error}")
 
 
 def on_shutdown() -> None:
